@@ -1,0 +1,216 @@
+"""The ``kernel`` backend for process-level operations: real system calls.
+
+Every operation calls libc directly through ctypes. Python's ``os`` module is
+deliberately avoided for anything a clause observes: ``os.open``, ``os.dup``
+and ``os.pipe`` add ``O_CLOEXEC`` (PEP 446) and ``os.read`` retries on
+``EINTR`` (PEP 475), both of which would hide the behavior under test.
+
+An instance lives inside an actor process. Each method either returns the
+normalised result described in :mod:`conformance.backends.ops` or raises
+``OSError`` with the errno the system call set. Mutants used to prove that the
+specs can fail subclass this class and override single methods.
+
+This module imports only the standard library, so it can be embedded in a
+standalone reproducer script.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import stat
+import subprocess
+from typing import Any
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.read.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+_libc.read.restype = ctypes.c_ssize_t
+_libc.write.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
+_libc.write.restype = ctypes.c_ssize_t
+_libc.lseek.argtypes = [ctypes.c_int, ctypes.c_long, ctypes.c_int]
+_libc.lseek.restype = ctypes.c_long
+_libc.open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint]
+_libc.fcntl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long]
+_libc.syscall.restype = ctypes.c_long
+
+KCMP_FILE = 0
+_SYS_KCMP = {"x86_64": 312, "aarch64": 272}
+
+
+def _check(result: int) -> int:
+    if result == -1:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return result
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "p"
+    if stat.S_ISREG(mode):
+        return "-"
+    if stat.S_ISCHR(mode):
+        return "c"
+    if stat.S_ISDIR(mode):
+        return "d"
+    if stat.S_ISSOCK(mode):
+        return "s"
+    return "?"
+
+
+class KernelProcessOps:
+    """Descriptor, pipe, FIFO and process operations on the running kernel."""
+
+    name = "kernel"
+
+    def __init__(self, control_fd: int = -1) -> None:
+        self.control_fd = control_fd
+        self.variables: dict[str, int] = {}
+        self.signal_counts: dict[int, int] = {}
+
+    # -- descriptors ---------------------------------------------------
+    def open(self, path: str, flags: int, mode: int = 0o644) -> int:
+        return _check(_libc.open(os.fsencode(path), flags, mode))
+
+    def close(self, fd: int) -> int:
+        return _check(_libc.close(fd))
+
+    def dup(self, fd: int) -> int:
+        return _check(_libc.dup(fd))
+
+    def dup2(self, oldfd: int, newfd: int) -> int:
+        return _check(_libc.dup2(oldfd, newfd))
+
+    def dup3(self, oldfd: int, newfd: int, flags: int) -> int:
+        return _check(_libc.dup3(oldfd, newfd, flags))
+
+    def fcntl(self, fd: int, cmd: int, arg: int = 0) -> int:
+        return _check(_libc.fcntl(fd, cmd, arg))
+
+    def read(self, fd: int, count: int) -> bytes:
+        buf = ctypes.create_string_buffer(max(count, 1))
+        n = _check(_libc.read(fd, buf, count))
+        return buf.raw[:n]
+
+    def write(self, fd: int, data: bytes) -> int:
+        return _check(_libc.write(fd, data, len(data)))
+
+    def lseek(self, fd: int, offset: int, whence: int) -> int:
+        return _check(_libc.lseek(fd, offset, whence))
+
+    def pipe(self) -> tuple[int, int]:
+        fds = (ctypes.c_int * 2)()
+        _check(_libc.pipe(fds))
+        return (fds[0], fds[1])
+
+    def pipe2(self, flags: int) -> tuple[int, int]:
+        fds = (ctypes.c_int * 2)()
+        _check(_libc.pipe2(fds, flags))
+        return (fds[0], fds[1])
+
+    def mkfifo(self, path: str, mode: int = 0o644) -> int:
+        return _check(_libc.mkfifo(os.fsencode(path), mode))
+
+    def unlink(self, path: str) -> int:
+        return _check(_libc.unlink(os.fsencode(path)))
+
+    def fstat(self, fd: int) -> tuple[str, int]:
+        st = os.fstat(fd)  # fstat has no side effect Python could add
+        return (_file_type(st.st_mode), st.st_size)
+
+    def stat(self, path: str) -> tuple[str, int]:
+        st = os.stat(path)
+        return (_file_type(st.st_mode), st.st_size)
+
+    def kcmp_file(self, other_pid: int, fd: int, other_fd: int) -> bool:
+        nr = _SYS_KCMP[os.uname().machine]
+        result = _check(_libc.syscall(nr, os.getpid(), other_pid, KCMP_FILE, fd, other_fd))
+        return result == 0
+
+    def fd_list(self) -> tuple[int, ...]:
+        # listdir itself opens a descriptor; keep only those still valid
+        # after it is closed, and never the harness's control channel.
+        names = os.listdir("/proc/self/fd")
+        alive = []
+        for name in names:
+            fd = int(name)
+            if fd == self.control_fd:
+                continue
+            if _libc.fcntl(fd, 1, 0) != -1:  # F_GETFD
+                alive.append(fd)
+        return tuple(sorted(alive))
+
+    def open_proc_fd(self, owner_pid: int, fd: int, flags: int) -> int:
+        return self.open(f"/proc/{owner_pid}/fd/{fd}", flags)
+
+    # -- sockets -------------------------------------------------------
+    def socketpair(self) -> tuple[int, int]:
+        fds = (ctypes.c_int * 2)()
+        _check(_libc.socketpair(socket.AF_UNIX, socket.SOCK_STREAM, 0, fds))
+        return (fds[0], fds[1])
+
+    def sendfd(self, sock: int, fd: int) -> int:
+        with socket.socket(fileno=os.dup(sock)) as s:
+            return s.sendmsg([b"F"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd.to_bytes(4, "little"))])
+
+    def recvfd(self, sock: int) -> int | None:
+        # recvmsg without MSG_CMSG_CLOEXEC: the received descriptor is a
+        # plain one at the lowest free number, as a C program would get.
+        with socket.socket(fileno=os.dup(sock)) as s:
+            msg, ancdata, _flags, _addr = s.recvmsg(1, socket.CMSG_SPACE(4))
+        for level, kind, data in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                return int.from_bytes(data[:4], "little")
+        return None
+
+    # -- processes and signals ----------------------------------------
+    def getpid(self) -> int:
+        return os.getpid()
+
+    def kill(self, pid: int, sig: int) -> int:
+        return _check(_libc.kill(pid, sig))
+
+    def signal(self, sig: int, disposition: str) -> int:
+        if disposition == "default":
+            signal.signal(sig, signal.SIG_DFL)
+        elif disposition == "ignore":
+            signal.signal(sig, signal.SIG_IGN)
+        elif disposition == "count":
+            signal.signal(sig, self._count)
+            signal.siginterrupt(sig, True)
+        else:
+            raise ValueError(f"unknown disposition {disposition!r}")
+        return 0
+
+    def _count(self, sig: int, _frame: Any) -> None:
+        self.signal_counts[sig] = self.signal_counts.get(sig, 0) + 1
+
+    def signal_count(self, sig: int) -> int:
+        return self.signal_counts.get(sig, 0)
+
+    def wait(self, pid: int) -> tuple[str, Any]:
+        _pid, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            return ("killed", signal.Signals(os.WTERMSIG(status)).name)
+        return ("exited", os.WEXITSTATUS(status))
+
+    def setvar(self, name: str, value: int) -> int:
+        self.variables[name] = value
+        return 0
+
+    def getvar(self, name: str) -> int | None:
+        return self.variables.get(name)
+
+    def shell(self, command: str) -> tuple[int, str]:
+        # The shell inherits this actor's descriptors (close_fds=False) so a
+        # redirection such as "3> file" is the only thing that differs.
+        proc = subprocess.run(
+            ["/bin/sh", "-c", command],
+            stdout=subprocess.PIPE,
+            close_fds=False,
+            timeout=30,
+            check=False,
+        )
+        return (proc.returncode, proc.stdout.decode(errors="replace"))

@@ -1,0 +1,99 @@
+"""The catalogue of process-level operations an actor can be told to perform.
+
+This is the contract shared by three parties:
+
+* the *kernel* backend (:mod:`conformance.backends.kernel`) performs each
+  operation with the real system call, inside an actor process;
+* the *reference model* (:mod:`conformance.models`) predicts the outcome of
+  each operation without any system call;
+* the harness and the specs, which name operations by the strings below.
+
+Arguments are plain data (ints, bytes, str, tuples) so that a step list can be
+printed, pickled to an actor, and written into a standalone reproducer.
+Two kinds of argument are symbolic and resolved by the harness:
+
+* file names are relative paths: every actor's working directory is the
+  scenario's private directory, so ``"f"`` means the same file to all actors
+  and to the model;
+* :class:`ActorRef` names another actor; the harness replaces it with that
+  actor's real pid before the step is sent (the model resolves it itself).
+
+Return values are normalised so the model can predict them exactly (a
+``fstat`` returns the file type and size, not an inode number).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ActorRef:
+    """A reference to an actor by its scenario name, resolved to a pid."""
+
+    name: str
+
+    def __repr__(self) -> str:
+        return f"ActorRef({self.name!r})"
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """Static facts about one operation."""
+
+    name: str
+    signature: str
+    returns: str
+    #: system calls in which the operation may legitimately sleep; the
+    #: harness only calls an actor "blocked" when /proc/PID/syscall shows one
+    #: of these (x86_64 and aarch64 names are mapped in harness.procfs).
+    blocking_syscalls: tuple[str, ...] = ()
+
+
+OPS: dict[str, OpSpec] = {
+    spec.name: spec
+    for spec in (
+        OpSpec("open", "open(path: str, flags: int, mode: int = 0o644)", "new descriptor",
+               ("open", "openat")),
+        OpSpec("close", "close(fd: int)", "0"),
+        OpSpec("dup", "dup(fd: int)", "new descriptor"),
+        OpSpec("dup2", "dup2(oldfd: int, newfd: int)", "newfd"),
+        OpSpec("dup3", "dup3(oldfd: int, newfd: int, flags: int)", "newfd"),
+        OpSpec("fcntl", "fcntl(fd: int, cmd: int, arg: int = 0)", "int result"),
+        OpSpec("read", "read(fd: int, count: int)", "bytes read", ("read",)),
+        OpSpec("write", "write(fd: int, data: bytes)", "bytes written", ("write",)),
+        OpSpec("lseek", "lseek(fd: int, offset: int, whence: int)", "new offset"),
+        OpSpec("pipe", "pipe()", "(read_fd, write_fd)"),
+        OpSpec("pipe2", "pipe2(flags: int)", "(read_fd, write_fd)"),
+        OpSpec("mkfifo", "mkfifo(path: str, mode: int = 0o644)", "0"),
+        OpSpec("unlink", "unlink(path: str)", "0"),
+        OpSpec("fstat", "fstat(fd: int)", "(type, size): type one of '-', 'p', 'c', 'd', 's'"),
+        OpSpec("stat", "stat(path: str)", "(type, size) as fstat"),
+        OpSpec("kcmp_file", "kcmp_file(other: ActorRef, fd: int, other_fd: int)",
+               "True if both descriptors refer to one open file description"),
+        OpSpec("fd_list", "fd_list()", "sorted tuple of this process's open descriptors"),
+        OpSpec("kill", "kill(target: ActorRef, sig: int)", "0"),
+        OpSpec("signal", "signal(sig: int, disposition: str)",
+               "0; disposition is 'default', 'ignore' or 'count'"),
+        OpSpec("signal_count", "signal_count(sig: int)",
+               "how many times a 'count' handler has run for sig"),
+        OpSpec("setvar", "setvar(name: str, value: int)", "0"),
+        OpSpec("getvar", "getvar(name: str)", "the value, or None"),
+        OpSpec("socketpair", "socketpair()", "(fd, fd): an AF_UNIX stream pair"),
+        OpSpec("sendfd", "sendfd(sock: int, fd: int)", "bytes sent (1), the fd rides in SCM_RIGHTS",
+               ("sendmsg",)),
+        OpSpec("recvfd", "recvfd(sock: int)", "the received descriptor", ("recvmsg",)),
+        OpSpec("open_proc_fd", "open_proc_fd(owner: ActorRef, fd: int, flags: int)",
+               "new descriptor for /proc/<owner>/fd/<fd>", ("open", "openat")),
+        OpSpec("wait", "wait(child: ActorRef)",
+               "('exited', status) or ('killed', 'SIGNAME')", ("wait4", "waitid")),
+        OpSpec("shell", "shell(command: str)",
+               "(exit status, stdout text) of /bin/sh -c command run in the scenario dir",
+               ("wait4", "waitid", "read")),
+        OpSpec("exit", "exit(status: int)", "the actor exits; outcome is exit"),
+        # fork is performed by the actor runtime itself: the child becomes a
+        # new actor; the outcome in the parent is the child's ActorRef.
+        OpSpec("fork", "fork(child: str)", "ActorRef(child): the new child actor, named by the scenario"),
+        OpSpec("getpid", "getpid()", "the pid (compared only through ActorRef)"),
+    )
+}

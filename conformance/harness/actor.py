@@ -1,0 +1,129 @@
+"""The actor side: a process that performs operations on command.
+
+An actor starts with descriptors 0, 1 and 2 open on /dev/null and nothing
+else but its control channel, which sits on a high descriptor number (at
+least :data:`CONTROL_FD_MIN`) with close-on-exec set. That way the actor's
+descriptor table looks like a freshly exec'd C program's, so clauses about
+"the lowest free descriptor" see exactly what a program would see.
+
+Replies are ``("value", result)``, ``("errno", "ENAME")`` or
+``("error", text)`` when the backend itself crashed (a harness fault, not a
+conformance finding). ``exit`` and deaths produce no reply: the harness sees
+the channel close and reads the status from /proc.
+
+Standard library only: this module is embedded in reproducers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import signal
+import socket
+from typing import Any, NoReturn
+
+from . import protocol
+
+CONTROL_FD_MIN = 1000
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def control_fd_floor() -> int:
+    """The lowest number the control channel may take under RLIMIT_NOFILE."""
+    import resource
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return min(CONTROL_FD_MIN, max(soft - 16, 64))
+
+
+def _reset_signals() -> None:
+    # The Python interpreter ignores SIGPIPE and SIGXFSZ and handles SIGINT;
+    # a C program starts with every disposition at its default. Actors must
+    # look like the latter (SIGPIPE on a reader-less pipe kills them).
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
+def prepare_root_actor(control: socket.socket, cwd: str) -> socket.socket:
+    """Turn a freshly forked zygote child into a clean actor."""
+    os.setsid()
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    high = _fcntl_dupfd_cloexec(control.fileno(), control_fd_floor())
+    keep = {high}
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    devnull = os.open("/dev/null", os.O_RDWR)
+    for target in (0, 1, 2):
+        os.dup2(devnull, target, inheritable=True)
+    if devnull > 2:
+        os.close(devnull)
+    os.chdir(cwd)
+    _reset_signals()
+    return socket.socket(fileno=high)
+
+
+def _fcntl_dupfd_cloexec(fd: int, floor: int) -> int:
+    import fcntl
+
+    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, floor)
+
+
+def _fork_child(control: socket.socket, ops: Any) -> tuple[Any, list[int]]:
+    """Fork; the child becomes a new actor with its own control channel."""
+    parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    # Move both ends out of the low range at once, before fork, so the
+    # child's descriptor table is an exact copy of the parent's.
+    floor = control_fd_floor()
+    p_fd = _fcntl_dupfd_cloexec(parent_end.fileno(), floor)
+    c_fd = _fcntl_dupfd_cloexec(child_end.fileno(), floor)
+    parent_end.close()
+    child_end.close()
+    pid = os.fork()
+    if pid == 0:
+        os.close(p_fd)
+        control.detach()
+        os.close(ops.control_fd)
+        ops.control_fd = c_fd
+        serve(socket.socket(fileno=c_fd), ops)
+    os.close(c_fd)
+    return ("value", pid), [p_fd]
+
+
+def serve(control: socket.socket, ops: Any) -> NoReturn:
+    """Perform operations until told to exit or the harness goes away."""
+    ops.control_fd = control.fileno()
+    while True:
+        try:
+            (op, args), _fds = protocol.recv(control)
+        except (protocol.ChannelClosed, ConnectionError):
+            os._exit(0)
+        fds: list[int] = []
+        reply: tuple[str, Any]
+        if op == "exit":
+            os._exit(args[0])
+        if op == "fork":
+            reply, fds = _fork_child(control, ops)
+        else:
+            try:
+                reply = ("value", getattr(ops, op)(*args))
+            except OSError as exc:
+                code = exc.errno if exc.errno is not None else 0
+                reply = ("errno", errno.errorcode.get(code, f"E#{code}"))
+            except Exception as exc:  # a fault of the backend, reported as such
+                reply = ("error", f"{type(exc).__name__}: {exc}")
+        protocol.send(control, reply, fds)
+        for fd in fds:
+            os.close(fd)

@@ -1,0 +1,369 @@
+"""Scenarios: programs over several actors, run one step at a time.
+
+A :class:`Scenario` owns a private working directory and the actors it
+spawns. Each step sends one operation to one actor and returns its
+:class:`~conformance.outcome.Outcome`. After every step the scenario *settles*:
+it waits until every actor is quiescent — idle in its control channel, or
+asleep (state ``S``) in the system call of a pending operation — and collects
+what happened meanwhile (blocked operations that completed, actors that died).
+Quiescence is read from ``/proc``; nothing waits for a fixed time.
+
+Every step and event is kept in :attr:`Scenario.trace`, which becomes the
+counterexample in a report and the input of a reproducer.
+
+Standard library only: this module is embedded in reproducers.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..backends.ops import OPS, ActorRef
+from ..outcome import BLOCKED, Errno, Killed, Outcome, Value, from_wait_status
+from . import procfs, protocol
+from .actor import control_fd_floor
+from .zygote import ZygoteClient
+
+#: the calls an idle actor sleeps in while it waits for its next command
+_IDLE_SYSCALLS = ("recvmsg", "recvfrom")
+#: operations that legitimately sleep while they run to completion
+_NEVER_BLOCKED = ("shell",)
+
+
+class HarnessError(Exception):
+    """The harness could not decide (setup failed, timeout, outside kill).
+
+    The plugin reports the clause as ``broken`` with this message.
+    """
+
+
+@dataclass
+class Step:
+    """One operation, its outcome, and what settling afterwards observed."""
+
+    actor: str
+    op: str
+    args: tuple[Any, ...]
+    outcome: Outcome
+    events: dict[str, Outcome] = field(default_factory=dict)
+
+    def describe(self) -> list[str]:
+        shown = ", ".join(_show(a) for a in self.args)
+        lines = [f"{self.actor}: {self.op}({shown}) {self.outcome}"]
+        for name, event in self.events.items():
+            lines.append(f"    then {name} {event}")
+        return lines
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bytes) and len(value) > 24:
+        return f"<{len(value)} bytes {value[:8]!r}...>"
+    return repr(value)
+
+#: scenarios of the current test, newest last; the plugin reads the trace of
+#: the last one as the (shrunk) counterexample when a test fails.
+RECENT: list["Scenario"] = []
+
+
+class Actor:
+    """The harness's handle on one actor process."""
+
+    def __init__(self, scenario: "Scenario", name: str, pid: int, channel: socket.socket,
+                 root: bool) -> None:
+        self.scenario = scenario
+        self.name = name
+        self.pid = pid
+        self.channel = channel
+        self.root = root
+        self.pending: tuple[str, tuple[Any, ...]] | None = None
+        self.completion: Outcome | None = None
+        self.death: Outcome | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.death is None
+
+    @property
+    def blocked(self) -> bool:
+        return self.pending is not None
+
+    def do(self, op: str, *args: Any) -> Outcome:
+        """Perform ``op`` and return its outcome (possibly ``blocked``)."""
+        return self.scenario.step(self, op, args)
+
+    def call(self, op: str, *args: Any) -> Any:
+        """Perform ``op``, which must succeed; return its value."""
+        outcome = self.do(op, *args)
+        if outcome.kind != "value":
+            raise AssertionError(
+                f"{self.name}: {op}{args!r} {outcome}, but the scenario needs it to succeed"
+            )
+        return outcome.detail
+
+    def fork(self, child: str) -> "Actor":
+        self.call("fork", child)
+        return self.scenario.actors[child]
+
+    def __repr__(self) -> str:
+        return f"<actor {self.name} pid {self.pid}>"
+
+
+class Scenario:
+    """A set of actors in a private directory, driven one step at a time."""
+
+    def __init__(self, zygote: ZygoteClient, base_dir: str | None = None,
+                 step_timeout: float = 10.0, deadline: float = 300.0) -> None:
+        self.zygote = zygote
+        self.dir = tempfile.mkdtemp(prefix="scenario-", dir=base_dir)
+        self.step_timeout = step_timeout
+        self.deadline = time.monotonic() + deadline
+        self.actors: dict[str, Actor] = {}
+        self.trace: list[Step] = []
+        self.sessions: set[int] = set()
+        self._sigkills: set[str] = set()
+        self._idle_floor = control_fd_floor()
+        self._closed = False
+        RECENT.append(self)
+        del RECENT[:-3]
+
+    # -- lifecycle -----------------------------------------------------
+    def __enter__(self) -> "Scenario":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.dir, name)
+
+    def spawn(self, name: str | None = None) -> Actor:
+        name = name or f"a{len(self.actors)}"
+        if name in self.actors:
+            raise HarnessError(f"actor name {name!r} is already used in this scenario")
+        try:
+            pid, channel = self.zygote.spawn(self.dir)
+        except (OSError, RuntimeError, protocol.ChannelClosed) as exc:
+            raise HarnessError(f"could not spawn actor {name}: {exc}") from exc
+        actor = Actor(self, name, pid, channel, root=True)
+        self.actors[name] = actor
+        self.sessions.add(pid)
+        self.trace.append(Step(name, "spawn", (), Value(ActorRef(name))))
+        self._settle(self.trace[-1])
+        return actor
+
+    def close(self) -> None:
+        """Kill and reap every actor, then remove the directory."""
+        if self._closed:
+            return
+        self._closed = True
+        for actor in self.actors.values():
+            if actor.alive:
+                try:
+                    os.killpg(actor.pid if actor.root else os.getpgid(actor.pid), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            actor.channel.close()
+        try:
+            self.zygote.reap_all(kill=True)
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        left = procfs.session_members(self.sessions)
+        if left:
+            raise HarnessError(f"actor processes {left} survived the scenario's cleanup")
+
+    # -- stepping ------------------------------------------------------
+    def step(self, actor: Actor, op: str, args: tuple[Any, ...]) -> Outcome:
+        if op not in OPS:
+            raise HarnessError(f"unknown operation {op!r}; see conformance.backends.ops.OPS")
+        if not actor.alive:
+            raise HarnessError(f"{actor.name} is dead ({actor.death}); it cannot {op}")
+        if actor.pending:
+            raise HarnessError(f"{actor.name} is still blocked in {actor.pending[0]}")
+        if time.monotonic() > self.deadline:
+            raise HarnessError("the scenario ran past its deadline")
+        wire_args = tuple(self._resolve(a) for a in args)
+        if op == "kill" and args[1] == signal.SIGKILL and isinstance(args[0], ActorRef):
+            self._sigkills.add(args[0].name)
+        try:
+            protocol.send(actor.channel, (op, wire_args))
+        except OSError:
+            pass  # it died; the wait below reads how
+        outcome = self._await_reply(actor, op, args)
+        record = Step(actor.name, op, args, outcome)
+        self.trace.append(record)
+        self._settle(record)
+        return outcome
+
+    def settle(self) -> dict[str, Outcome]:
+        """Wait for quiescence again; returns the events it observed."""
+        record = Step("-", "settle", (), Value(None))
+        self._settle(record)
+        if record.events:
+            self.trace.append(record)
+        return record.events
+
+    def _resolve(self, arg: Any) -> Any:
+        if isinstance(arg, ActorRef):
+            if arg.name not in self.actors:
+                raise HarnessError(f"no actor named {arg.name!r}")
+            return self.actors[arg.name].pid
+        return arg
+
+    def _await_reply(self, actor: Actor, op: str, args: tuple[Any, ...]) -> Outcome:
+        limit = time.monotonic() + self.step_timeout
+        poller = select.poll()
+        poller.register(actor.channel, select.POLLIN)
+        asleep_once = False
+        wait_ms = 0
+        while True:
+            if poller.poll(wait_ms):
+                return self._take_reply(actor, op, args)
+            task = procfs.read_task(actor.pid)
+            if task.zombie or task.gone:
+                wait_ms = 1  # its channel is about to read as closed
+            elif op not in _NEVER_BLOCKED and self._asleep_in_op(task):
+                if asleep_once:
+                    actor.pending = (op, args)
+                    actor.completion = None
+                    return BLOCKED
+                asleep_once = True
+                wait_ms = 2  # confirm on a second look
+                continue
+            asleep_once = False
+            if time.monotonic() > limit:
+                where = f" (sleeping in {task.syscall})" if task.syscall else ""
+                raise HarnessError(
+                    f"{actor.name}: {op} neither returned nor blocked within "
+                    f"{self.step_timeout:g}s{where}"
+                )
+            wait_ms = min(wait_ms * 2 + 1, 20)
+
+    def _asleep_in_op(self, task: procfs.TaskState) -> bool:
+        return task.state == "S" and task.syscall is not None and not self._idle(task)
+
+    def _idle(self, task: procfs.TaskState) -> bool:
+        return (task.syscall in _IDLE_SYSCALLS and bool(task.syscall_args)
+                and task.syscall_args[0] >= self._idle_floor)
+
+    def _take_reply(self, actor: Actor, op: str, args: tuple[Any, ...]) -> Outcome:
+        try:
+            reply, fds = protocol.recv(actor.channel)
+        except (protocol.ChannelClosed, ConnectionError):
+            return self._death(actor)
+        kind, detail = reply
+        if kind == "errno":
+            return Errno(detail)
+        if kind == "error":
+            raise HarnessError(f"{actor.name}: the backend failed in {op}: {detail}")
+        if op == "fork":
+            child_name = args[0]
+            if child_name in self.actors:
+                raise HarnessError(f"actor name {child_name!r} is already used")
+            child = Actor(self, child_name, detail, socket.socket(fileno=fds[0]), root=False)
+            self.actors[child_name] = child
+            return Value(ActorRef(child_name))
+        for fd in fds:
+            os.close(fd)
+        if op == "getpid":
+            return Value(self._ref_for(detail))
+        return Value(detail)
+
+    def _ref_for(self, pid: int) -> ActorRef | int:
+        for other in self.actors.values():
+            if other.pid == pid:
+                return ActorRef(other.name)
+        return pid
+
+    def _death(self, actor: Actor) -> Outcome:
+        """The channel closed: the actor died. Read how, from the kernel."""
+        limit = time.monotonic() + self.step_timeout
+        outcome: Outcome | None = None
+        while outcome is None:
+            task = procfs.read_stat(actor.pid)
+            if task.zombie and task.exit_code is not None:
+                outcome = from_wait_status(task.exit_code)
+            elif task.gone:
+                outcome = Outcome("exit", None)  # reaped by its parent first
+            elif time.monotonic() > limit:
+                raise HarnessError(f"{actor.name} closed its channel but did not exit")
+            else:
+                select.select([], [], [], 0.0005)
+        if actor.root:
+            self.zygote.reap(actor.pid)
+        actor.death = outcome
+        actor.pending = None
+        if outcome == Killed("SIGKILL") and actor.name not in self._sigkills:
+            raise HarnessError(
+                f"{actor.name} (pid {actor.pid}) was killed by SIGKILL from outside the scenario"
+            )
+        return outcome
+
+    def _settle(self, record: Step) -> None:
+        """Wait until every actor is quiescent; record completions and deaths."""
+        limit = time.monotonic() + self.step_timeout
+        wait_ms = 0
+        while True:
+            live = [a for a in self.actors.values() if a.alive]
+            readable = _readable([a.channel for a in live], wait_ms)
+            busy = False
+            for actor in live:
+                if actor.channel.fileno() in readable:
+                    self._event(actor, record)
+                    busy = True
+                    continue
+                task = procfs.read_task(actor.pid)
+                if actor.pending and self._asleep_in_op(task):
+                    continue
+                if not actor.pending and task.state == "S" and self._idle(task):
+                    continue
+                busy = True
+            if not busy:
+                break
+            if time.monotonic() > limit:
+                states = {a.name: procfs.read_task(a.pid).state for a in live}
+                raise HarnessError(f"actors did not settle within {self.step_timeout:g}s: {states}")
+            wait_ms = min(wait_ms * 2 + 1, 20)
+        self._fill_unknown_deaths(record)
+
+    def _event(self, actor: Actor, record: Step) -> None:
+        if actor.pending:
+            op, args = actor.pending
+            outcome = self._take_reply(actor, op, args)
+            actor.pending = None
+            actor.completion = outcome
+            record.events[actor.name] = outcome
+            return
+        try:
+            protocol.recv(actor.channel)
+        except (protocol.ChannelClosed, ConnectionError):
+            record.events[actor.name] = self._death(actor)
+            return
+        raise HarnessError(f"{actor.name} sent a reply nobody asked for")
+
+    def _fill_unknown_deaths(self, record: Step) -> None:
+        """A child reaped by its parent's wait before we read its status."""
+        for name, event in list(record.events.items()):
+            if event != Outcome("exit", None):
+                continue
+            for waiter in self.trace[-1:]:
+                if waiter.op == "wait" and waiter.args and waiter.args[0] == ActorRef(name):
+                    kind, detail = waiter.outcome.detail
+                    record.events[name] = Killed(detail) if kind == "killed" else Value(detail)
+
+
+def _readable(channels: list[socket.socket], wait_ms: int) -> set[int]:
+    if not channels:
+        return set()
+    poller = select.poll()
+    for ch in channels:
+        poller.register(ch, select.POLLIN)
+    return {fd for fd, _ev in poller.poll(wait_ms)}
+

@@ -1,0 +1,171 @@
+"""The zygote: a small, single-threaded process that forks actors on request.
+
+Forking from the test process itself would copy a large, multi-threaded
+interpreter (pytest, Hypothesis, xdist's execnet threads) into every actor.
+Instead each test process starts one zygote per backend: a fresh interpreter
+that has imported only the backend, started with ``subprocess`` (exec, so no
+thread of the parent is duplicated). It:
+
+* forks actors (:func:`conformance.harness.actor.prepare_root_actor`) and
+  hands the harness its end of each actor's control channel;
+* is a child subreaper (``PR_SET_CHILD_SUBREAPER``), so actors whose parent
+  actor died are re-parented to it and can always be reaped;
+* dies with the test process (``PR_SET_PDEATHSIG``) and, when it goes, takes
+  every actor with it (each root actor also has the death signal set).
+
+Requests: ``("spawn", cwd)`` -> ``("spawned", pid)`` + descriptor,
+``("reap", pid)`` -> ``("reaped", status|None)``, ``("reap_all", kill)`` ->
+``("reaped_all", {pid: status})``.
+
+Standard library only: this module is embedded in reproducers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from typing import Any
+
+from . import protocol
+from .actor import prepare_root_actor, serve as serve_actor
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def load_backend(path: str) -> Any:
+    """Import ``module:Class`` and return the class."""
+    module_name, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def serve(sock_fd: int, backend_path: str) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness decides when we go
+    backend = load_backend(backend_path)
+    channel = socket.socket(fileno=sock_fd)
+    while True:
+        try:
+            request, _fds = protocol.recv(channel)
+        except (protocol.ChannelClosed, ConnectionError):
+            break
+        kind = request[0]
+        if kind == "spawn":
+            here, there = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            pid = os.fork()
+            if pid == 0:
+                channel.close()
+                here.close()
+                control = prepare_root_actor(there, request[1])
+                serve_actor(control, backend(control.fileno()))
+            there.close()
+            protocol.send(channel, ("spawned", pid), [here.fileno()])
+            here.close()
+        elif kind == "reap":
+            protocol.send(channel, ("reaped", _reap(request[1])))
+        elif kind == "reap_all":
+            protocol.send(channel, ("reaped_all", _reap_all(kill=request[1])))
+        else:
+            protocol.send(channel, ("error", f"unknown request {kind!r}"))
+    _reap_all(kill=True)
+
+
+def _reap(pid: int) -> int | None:
+    try:
+        _pid, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return None
+    return status
+
+
+def _reap_all(kill: bool = False) -> dict[int, int]:
+    """Reap every child that has exited; with kill, end all actors first.
+
+    Every root actor leads its own process group (it called setsid), and
+    forked actors stay in it, so one killpg per group ends a whole tree.
+    """
+    if kill:
+        for child in _children():
+            try:
+                os.killpg(os.getpgid(child), signal.SIGKILL)
+                os.kill(child, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    statuses: dict[int, int] = {}
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0 if kill else os.WNOHANG)
+        except ChildProcessError:
+            return statuses
+        if pid == 0:
+            return statuses
+        statuses[pid] = status
+
+
+def _children() -> list[int]:
+    with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+class ZygoteClient:
+    """The test process's handle on one zygote."""
+
+    def __init__(self, backend_path: str, command: list[str] | None = None) -> None:
+        self.backend_path = backend_path
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        cmd = command or [
+            sys.executable,
+            "-c",
+            "import sys; from conformance.harness.zygote import serve; "
+            "serve(int(sys.argv[1]), sys.argv[2])",
+        ]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        self.process = subprocess.Popen(
+            [*cmd, str(theirs.fileno()), backend_path],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        theirs.close()
+        self.channel = ours
+
+    def _ask(self, request: tuple[Any, ...]) -> tuple[Any, list[int]]:
+        protocol.send(self.channel, request)
+        return protocol.recv(self.channel)
+
+    def spawn(self, cwd: str) -> tuple[int, socket.socket]:
+        (kind, pid), fds = self._ask(("spawn", cwd))
+        if kind != "spawned" or len(fds) != 1:
+            raise RuntimeError(f"zygote could not spawn an actor: {kind}")
+        return pid, socket.socket(fileno=fds[0])
+
+    def reap(self, pid: int) -> int | None:
+        (_kind, status), _ = self._ask(("reap", pid))
+        return status  # type: ignore[no-any-return]
+
+    def reap_all(self, kill: bool = True) -> dict[int, int]:
+        """Reap every actor; with kill (the default) end the living first."""
+        (_kind, statuses), _ = self._ask(("reap_all", kill))
+        return statuses  # type: ignore[no-any-return]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def close(self) -> None:
+        try:
+            self.channel.close()
+        finally:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
