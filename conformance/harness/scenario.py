@@ -54,10 +54,14 @@ class Step:
     args: tuple[Any, ...]
     outcome: Outcome
     events: dict[str, Outcome] = field(default_factory=dict)
+    #: what the model or the spec said the outcome must be, when known
+    expected: Outcome | None = None
 
     def describe(self) -> list[str]:
         shown = ", ".join(_show(a) for a in self.args)
         lines = [f"{self.actor}: {self.op}({shown}) {self.outcome}"]
+        if self.expected is not None and self.expected != self.outcome:
+            lines.append(f"    but expected {self.expected}")
         for name, event in self.events.items():
             lines.append(f"    then {name} {event}")
         return lines
@@ -71,6 +75,8 @@ def _show(value: Any) -> str:
 #: scenarios of the current test, newest last; the plugin reads the trace of
 #: the last one as the (shrunk) counterexample when a test fails.
 RECENT: list["Scenario"] = []
+#: how many scenarios (Hypothesis examples) the current test has run
+COUNT = [0]
 
 
 class Actor:
@@ -133,6 +139,7 @@ class Scenario:
         self._closed = False
         RECENT.append(self)
         del RECENT[:-3]
+        COUNT[0] += 1
 
     # -- lifecycle -----------------------------------------------------
     def __enter__(self) -> "Scenario":
@@ -209,6 +216,34 @@ class Scenario:
         if record.events:
             self.trace.append(record)
         return record.events
+
+    def expect(self, outcome: Outcome, wanted: Outcome, why: str = "") -> None:
+        """Assert that a step's outcome is ``wanted``, recording the expectation.
+
+        The expectation is kept on the step so a counterexample and its
+        reproducer show what should have happened, not only what did.
+        """
+        for step in reversed(self.trace):
+            if step.outcome is outcome:
+                step.expected = wanted
+                break
+        if outcome != wanted:
+            last = self.trace[-1] if self.trace else None
+            where = f"{last.actor}: {last.op}{last.args!r}: " if last else ""
+            raise AssertionError(f"{where}got {outcome}, expected {wanted}" + (f" ({why})" if why else ""))
+
+    def expect_event(self, actor: Actor, wanted: Outcome, why: str = "") -> None:
+        """Assert that ``actor``'s blocked call completed (or it died) with ``wanted``."""
+        if actor.pending:
+            got: Outcome | None = BLOCKED
+        elif actor.completion is not None:
+            got = actor.completion
+        else:
+            got = actor.death
+        if got != wanted:
+            raise AssertionError(
+                f"{actor.name}: pending call ended {got}, expected {wanted}" + (f" ({why})" if why else "")
+            )
 
     def _resolve(self, arg: Any) -> Any:
         if isinstance(arg, ActorRef):

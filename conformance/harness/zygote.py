@@ -127,7 +127,9 @@ class ZygoteClient:
             "serve(int(sys.argv[1]), sys.argv[2])",
         ]
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        # The backend may live outside site-packages (a mutant in the suite's
+        # tests, a library under development): give the zygote our sys.path.
+        env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
         self.process = subprocess.Popen(
             [*cmd, str(theirs.fileno()), backend_path],
             pass_fds=[theirs.fileno()],

@@ -1,0 +1,67 @@
+"""Model-checked scenarios: every step on the system and on the model.
+
+:class:`CheckedScenario` drives a real :class:`~.scenario.Scenario` and a
+reference model in lockstep. Each step's outcome, and every completion or
+death observed while settling, must be identical on both sides; the first
+difference fails the example with both outcomes, and Hypothesis shrinks the
+step list to the smallest that still differs. The model's prediction is kept
+on each step as ``expected`` so the counterexample and the reproducer show it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..outcome import Outcome
+from .scenario import Scenario
+
+
+class Model(Protocol):
+    def spawn(self, actor: str) -> None: ...
+    def step(self, actor: str, op: str, *args: Any) -> Outcome: ...
+    def settle(self) -> dict[str, Outcome]: ...
+    def blocked(self) -> set[str]: ...
+    def alive(self) -> set[str]: ...
+
+
+class Mismatch(AssertionError):
+    """The system under test and the reference model disagree."""
+
+
+class CheckedScenario:
+    def __init__(self, real: Scenario, model: Model) -> None:
+        self.real = real
+        self.model = model
+
+    @property
+    def trace(self) -> list[Any]:
+        return self.real.trace
+
+    def spawn(self, name: str) -> None:
+        self.real.spawn(name)
+        self.model.spawn(name)
+
+    def do(self, actor: str, op: str, *args: Any) -> Outcome:
+        expected = self.model.step(actor, op, *args)
+        got = self.real.actors[actor].do(op, *args)
+        step = self.real.trace[-1]
+        step.expected = expected
+        if got != expected:
+            raise Mismatch(f"{actor}: {op}{args!r}: the system gave {got}, the model predicts {expected}")
+        predicted = self.model.settle()
+        if predicted != step.events:
+            raise Mismatch(
+                f"after {actor}: {op}{args!r}: the system then showed {_events(step.events)}, "
+                f"the model predicts {_events(predicted)}"
+            )
+        return got
+
+    def live_idle(self) -> list[str]:
+        """Actors that can take a step: alive and not blocked."""
+        return sorted(self.model.alive() - self.model.blocked())
+
+
+def _events(events: dict[str, Outcome]) -> str:
+    if not events:
+        return "nothing"
+    return ", ".join(f"{name} {outcome}" for name, outcome in sorted(events.items()))

@@ -1,0 +1,150 @@
+"""Standalone reproducers: a failing trace as a script that needs no suite.
+
+The harness modules (and the kernel backend) import only the standard
+library, so a reproducer embeds their source text and loads it through a
+small import hook. Running ``python3 repro.py`` starts its own zygote (the
+script itself, with ``--zygote``), spawns the same actors, replays every step
+in order, and prints, per step, the outcome the suite recorded, the outcome
+the reference model or the spec expected (when known), and what happens now.
+It exits 1 when a step still differs from what was expected — the failure
+reproduces — and 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from pathlib import Path
+from typing import Any
+
+from .scenario import Step
+
+_EMBEDDED = (
+    "conformance",
+    "conformance.outcome",
+    "conformance.backends",
+    "conformance.backends.ops",
+    "conformance.backends.kernel",
+    "conformance.harness",
+    "conformance.harness.procfs",
+    "conformance.harness.protocol",
+    "conformance.harness.actor",
+    "conformance.harness.zygote",
+    "conformance.harness.scenario",
+)
+
+_DRIVER = '''
+import importlib.abc
+import importlib.util
+import sys
+
+
+class _Embedded(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name in SOURCES:
+            is_pkg = name in PACKAGES
+            return importlib.util.spec_from_loader(name, self, is_package=is_pkg)
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        if module.__name__ in PACKAGES:
+            module.__path__ = []
+        exec(compile(SOURCES[module.__name__], "<" + module.__name__ + ">", "exec"), module.__dict__)
+
+
+sys.meta_path.insert(0, _Embedded())
+
+
+def main():
+    if sys.argv[1:2] == ["--zygote"]:
+        from conformance.harness.zygote import serve
+        serve(int(sys.argv[2]), sys.argv[3])
+        return 0
+    from conformance.backends.ops import ActorRef  # noqa: F401 (used by STEPS)
+    from conformance.outcome import Outcome  # noqa: F401
+    from conformance.harness.scenario import Scenario
+    from conformance.harness.zygote import ZygoteClient
+
+    steps = eval(STEPS)
+    zygote = ZygoteClient(BACKEND, command=[sys.executable, __file__, "--zygote"])
+    differs = 0
+    try:
+        with Scenario(zygote) as sc:
+            for number, (actor, op, args, recorded, expected, events) in enumerate(steps, 1):
+                if op == "spawn":
+                    sc.spawn(actor)
+                    continue
+                if op == "settle":
+                    now_events = sc.settle()
+                    now = None
+                else:
+                    now = sc.actors[actor].do(op, *args)
+                    now_events = sc.trace[-1].events
+                shown = ", ".join(repr(a) for a in args)
+                print(f"step {number}: {actor}: {op}({shown})")
+                if now is not None:
+                    print(f"    recorded {recorded}")
+                    if expected is not None:
+                        print(f"    expected {expected}")
+                    print(f"    now      {now}")
+                    if expected is not None and now != expected:
+                        differs += 1
+                        print("    ^^^ differs from what was expected")
+                for name in sorted(set(events) | set(now_events)):
+                    print(f"    then {name}: recorded {events.get(name)}, now {now_events.get(name)}")
+    finally:
+        zygote.close()
+    print("reproduced" if differs else "did not reproduce a difference from the expectation")
+    return 1 if differs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+
+def _source(module_name: str) -> str:
+    module = importlib.import_module(module_name)
+    try:
+        return inspect.getsource(module)
+    except (OSError, TypeError):
+        return ""  # an empty package __init__
+
+
+def write_reproducer(trace: list[Step], path: Path, backend_path: str, title: str) -> None:
+    """Write ``trace`` as a standalone script replaying it on ``backend_path``."""
+    modules = list(_EMBEDDED)
+    backend_module = backend_path.partition(":")[0] if backend_path else ""
+    parts = backend_module.split(".")
+    for i in range(1, len(parts) + 1):
+        name = ".".join(parts[:i])
+        if name and name not in modules:
+            modules.append(name)
+    packages = [m for m in modules if hasattr(importlib.import_module(m), "__path__")]
+    sources = {m: _source(m) for m in modules}
+    steps: list[tuple[Any, ...]] = [
+        (s.actor, s.op, s.args, s.outcome, s.expected, s.events) for s in trace
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        "#!/usr/bin/env python3\n"
+        f'"""Reproducer: {_safe(title)}\n\n'
+        "Replays the failing steps with real processes. Needs only Python 3 on Linux:\n"
+        "    python3 " + path.name + "\n"
+        '"""\n'
+    )
+    body = (
+        f"SOURCES = {sources!r}\n"
+        f"PACKAGES = {packages!r}\n"
+        f"BACKEND = {(backend_path or 'conformance.backends.kernel:KernelProcessOps')!r}\n"
+        f"STEPS = {repr(repr(steps))}\n"
+    )
+    path.write_text(header + body + _DRIVER)
+    path.chmod(0o755)
+
+
+def _safe(text: str) -> str:
+    return text.replace('"""', "'''").replace("\\", "/")[:300]

@@ -1,0 +1,224 @@
+"""The pytest plugin: options, fixtures, one outcome per clause, the report.
+
+Loaded through the ``pytest11`` entry point, so ``pytest specs/`` and
+``ipc-conformance run`` behave the same. What it does, in order:
+
+1. ``pytest_configure``: validates ``--backend`` and ``--ipc-profile``, loads
+   the Hypothesis profile, and — when root — moves this process (each xdist
+   worker) into a private IPC namespace before any actor exists.
+2. Collection: a test marked with clauses whose requirements this system
+   lacks is skipped as ``unsupported`` with the reason.
+3. Fixtures: ``scenario`` (one per test) and ``new_scenario`` (a factory, one
+   scenario per Hypothesis example), both on the selected backend; an
+   autouse leak guard checks after every spec that nothing was left behind.
+4. Each test's phases are folded into one record per test (outcome, examples,
+   duration, counterexample) carried on the report, so it survives xdist.
+5. The controlling process folds records into one outcome per clause and
+   writes ``results.json``, ``report.html`` and ``summary.md``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from . import requirements
+from .backends import BackendInfo, UnknownBackend, resolve
+from .clauses import REGISTRY
+from .harness import scenario as scenario_mod
+from .harness.isolation import LeakGuard, enter_private_ipc_namespace
+from .harness.scenario import HarnessError, Scenario
+from .harness.zygote import ZygoteClient
+from .profiles import PROFILES, load_profile
+from .results import RunRecorder, classify, test_record
+
+_STATE = pytest.StashKey["RunState"]()
+_PHASES = pytest.StashKey[list[tuple[str, str, str | None]]]()
+
+
+class RunState:
+    """What one pytest process (controller or worker) knows about the run."""
+
+    def __init__(self, config: pytest.Config, backend: BackendInfo) -> None:
+        self.config = config
+        self.backend = backend
+        self.private_ipc = False
+        self.zygote: ZygoteClient | None = None
+        self.base_dir = tempfile.mkdtemp(prefix="ipc-conformance-")
+        self.recorder = RunRecorder(config, backend.name)
+
+    def get_zygote(self) -> ZygoteClient:
+        if self.zygote is None:
+            assert self.backend.process_ops is not None
+            self.zygote = ZygoteClient(self.backend.process_ops)
+        return self.zygote
+
+    def close(self) -> None:
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ipc-conformance")
+    group.addoption("--backend", dest="ipc_backend", default="kernel",
+                    help="implementation under test: kernel, model, or an installed backend")
+    group.addoption("--ipc-profile", dest="ipc_profile", default="dev",
+                    help=f"Hypothesis effort: {', '.join(PROFILES)} (default dev)")
+    group.addoption("--ipc-report-dir", dest="ipc_report_dir", default=None,
+                    help="write results.json, report.html and summary.md here")
+    group.addoption("--ipc-run-id", dest="ipc_run_id", default=None,
+                    help="the run id recorded in results.json")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clause(id): the clause this test is a spec of")
+    try:
+        backend = resolve(config.getoption("ipc_backend"))
+    except UnknownBackend as exc:
+        raise pytest.UsageError(str(exc)) from None
+    profile = config.getoption("ipc_profile")
+    if profile not in PROFILES:
+        raise pytest.UsageError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    load_profile(profile)
+    state = RunState(config, backend)
+    state.private_ipc = enter_private_ipc_namespace()
+    config.stash[_STATE] = state
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is not None:
+        state.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    backend = config.stash[_STATE].backend.name
+    for item in items:
+        for clause_id in _clause_ids(item):
+            clause = REGISTRY[clause_id]
+            reason = requirements.first_unmet(clause.requires, backend)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=f"unsupported: {reason}"))
+                break
+
+
+def _clause_ids(item: pytest.Item) -> list[str]:
+    ids = []
+    for mark in item.iter_markers("clause"):
+        cid = mark.args[0]
+        if cid not in REGISTRY:
+            raise pytest.UsageError(f"{item.nodeid}: clause {cid!r} is not registered")
+        if cid not in ids:
+            ids.append(cid)
+    return ids
+
+
+# -- fixtures ---------------------------------------------------------------
+@pytest.fixture(scope="session")
+def ipc_backend(pytestconfig: pytest.Config) -> BackendInfo:
+    """The backend selected with --backend."""
+    return pytestconfig.stash[_STATE].backend
+
+
+@pytest.fixture
+def new_scenario(pytestconfig: pytest.Config) -> Iterator[Any]:
+    """A factory of scenarios: ``with new_scenario() as sc: ...`` per example."""
+    state: RunState = pytestconfig.stash[_STATE]
+    made: list[Any] = []
+
+    def make() -> Any:
+        if state.backend.process_ops is None:
+            from .models.scenario import ModelScenario
+
+            sc: Any = ModelScenario()
+        else:
+            sc = Scenario(state.get_zygote(), base_dir=state.base_dir)
+        made.append(sc)
+        return sc
+
+    yield make
+    for sc in made:
+        sc.close()
+
+
+@pytest.fixture
+def scenario(new_scenario: Any) -> Iterator[Any]:
+    """One scenario for the whole test, closed afterwards."""
+    with new_scenario() as sc:
+        yield sc
+
+
+@pytest.fixture(autouse=True)
+def _ipc_leak_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    state: RunState = request.config.stash[_STATE]
+    if state.backend.process_ops is not None:
+        state.get_zygote()  # started before the snapshot: it lives all run
+    guard = LeakGuard(state.base_dir)
+    before = guard.snapshot()
+    scenario_mod.RECENT.clear()
+    scenario_mod.COUNT[0] = 0
+    yield
+    for sc in scenario_mod.RECENT:
+        sc.close()
+    leaks = guard.leaks(before)
+    if leaks:
+        raise HarnessError("leak: " + "; ".join(leaks))
+
+
+# -- outcomes ---------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    phases = item.stash.setdefault(_PHASES, [])
+    phases.append((call.when, *classify(report, call)))
+    if call.when == "call":
+        item.stash[_STARTED] = call.duration
+    if call.when == "teardown" and _clause_ids(item):
+        report.ipc_conformance = test_record(  # type: ignore[attr-defined]
+            item, phases, _clause_ids(item), item.stash.get(_STARTED, 0.0),
+            item.config.stash[_STATE].recorder,
+        )
+    return report
+
+
+_STARTED = pytest.StashKey[float]()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    record = getattr(report, "ipc_conformance", None)
+    if record is not None:
+        _RECORDS.append(record)
+
+
+_RECORDS: list[dict[str, Any]] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _RECORDS.clear()
+    session.config.stash[_STATE].recorder.started = time.time()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # workers hand their records to the controller
+    state: RunState = session.config.stash[_STATE]
+    report_dir = session.config.getoption("ipc_report_dir")
+    state.recorder.finish(_RECORDS, Path(report_dir) if report_dir else None,
+                          private_ipc=state.private_ipc)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    lines = config.stash[_STATE].recorder.summary_lines()
+    if lines:
+        terminalreporter.section("ipc-conformance clauses")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -1,0 +1,40 @@
+"""Hypothesis effort profiles: how hard the suite searches.
+
+``dev``       quick feedback while writing specs (a minute or two)
+``ci``        the gate in continuous integration
+``thorough``  nightly depth: many more examples and longer scenarios
+``quick``     the smallest profile, for guest kernels under software emulation
+
+Deadlines are off in every profile: a step's duration depends on the
+scheduler, and the harness has its own per-step deadline that reports
+``broken`` instead of a false failure.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+PROFILES: dict[str, dict[str, int]] = {
+    "quick": {"max_examples": 8, "stateful_step_count": 12},
+    "dev": {"max_examples": 25, "stateful_step_count": 20},
+    "ci": {"max_examples": 60, "stateful_step_count": 30},
+    "thorough": {"max_examples": 400, "stateful_step_count": 60},
+}
+
+
+def load_profile(name: str) -> None:
+    values = PROFILES[name]
+    settings.register_profile(
+        f"ipc-{name}",
+        max_examples=values["max_examples"],
+        stateful_step_count=values["stateful_step_count"],
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                               HealthCheck.data_too_large],
+        print_blob=True,
+    )
+    settings.load_profile(f"ipc-{name}")
+
+
+def examples_for(name: str) -> int:
+    return PROFILES[name]["max_examples"]
