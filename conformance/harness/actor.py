@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import os
+import resource
 import signal
 import socket
 from typing import Any, NoReturn
@@ -32,16 +34,18 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 def control_fd_floor() -> int:
     """The lowest number the control channel may take under RLIMIT_NOFILE."""
-    import resource
-
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     return min(CONTROL_FD_MIN, max(soft - 16, 64))
 
 
-def _reset_signals() -> None:
-    # The Python interpreter ignores SIGPIPE and SIGXFSZ and handles SIGINT;
-    # a C program starts with every disposition at its default. Actors must
-    # look like the latter (SIGPIPE on a reader-less pipe kills them).
+def reset_signals() -> None:
+    """Every disposition to its default and nothing blocked, as in a fresh C program.
+
+    The Python interpreter ignores SIGPIPE and SIGXFSZ and handles SIGINT;
+    actors must not (SIGPIPE on a reader-less pipe kills them). The zygote
+    calls this once at start, so each actor only restores SIGINT, which the
+    zygote ignores.
+    """
     for sig in signal.valid_signals():
         if sig in (signal.SIGKILL, signal.SIGSTOP):
             continue
@@ -57,27 +61,19 @@ def prepare_root_actor(control: socket.socket, cwd: str) -> socket.socket:
     os.setsid()
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     high = _fcntl_dupfd_cloexec(control.fileno(), control_fd_floor())
-    keep = {high}
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd > 2 and fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+    os.closerange(3, high)  # close_range(2): everything but 0-2 and the channel
+    os.closerange(high + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     devnull = os.open("/dev/null", os.O_RDWR)
     for target in (0, 1, 2):
         os.dup2(devnull, target, inheritable=True)
     if devnull > 2:
         os.close(devnull)
     os.chdir(cwd)
-    _reset_signals()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     return socket.socket(fileno=high)
 
 
 def _fcntl_dupfd_cloexec(fd: int, floor: int) -> int:
-    import fcntl
-
     return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, floor)
 
 

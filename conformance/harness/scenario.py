@@ -254,23 +254,22 @@ class Scenario:
 
     def _await_reply(self, actor: Actor, op: str, args: tuple[Any, ...]) -> Outcome:
         limit = time.monotonic() + self.step_timeout
-        poller = select.poll()
-        poller.register(actor.channel, select.POLLIN)
         asleep_once = False
-        wait_ms = 0
+        backoff = Backoff()
+        wait = 0.0
         while True:
-            if poller.poll(wait_ms):
+            if _readable([actor.channel], wait):
                 return self._take_reply(actor, op, args)
+            wait = backoff.next()
             task = procfs.read_task(actor.pid)
             if task.zombie or task.gone:
-                wait_ms = 1  # its channel is about to read as closed
-            elif op not in _NEVER_BLOCKED and self._asleep_in_op(task):
+                continue  # its channel is about to read as closed
+            if op not in _NEVER_BLOCKED and self._asleep_in_op(task):
                 if asleep_once:
                     actor.pending = (op, args)
                     actor.completion = None
                     return BLOCKED
-                asleep_once = True
-                wait_ms = 2  # confirm on a second look
+                asleep_once = True  # confirm on a second look, after a wait
                 continue
             asleep_once = False
             if time.monotonic() > limit:
@@ -279,7 +278,6 @@ class Scenario:
                     f"{actor.name}: {op} neither returned nor blocked within "
                     f"{self.step_timeout:g}s{where}"
                 )
-            wait_ms = min(wait_ms * 2 + 1, 20)
 
     def _asleep_in_op(self, task: procfs.TaskState) -> bool:
         return task.state == "S" and task.syscall is not None and not self._idle(task)
@@ -321,6 +319,7 @@ class Scenario:
         """The channel closed: the actor died. Read how, from the kernel."""
         limit = time.monotonic() + self.step_timeout
         outcome: Outcome | None = None
+        backoff = Backoff()
         while outcome is None:
             task = procfs.read_stat(actor.pid)
             if task.zombie and task.exit_code is not None:
@@ -330,9 +329,9 @@ class Scenario:
             elif time.monotonic() > limit:
                 raise HarnessError(f"{actor.name} closed its channel but did not exit")
             else:
-                select.select([], [], [], 0.0005)
-        if actor.root:
-            self.zygote.reap(actor.pid)
+                select.select([], [], [], backoff.next())
+        # The zombie stays until the scenario closes and the zygote reaps
+        # every actor at once: one round trip per scenario, not per death.
         actor.death = outcome
         actor.pending = None
         if outcome == Killed("SIGKILL") and actor.name not in self._sigkills:
@@ -344,10 +343,11 @@ class Scenario:
     def _settle(self, record: Step) -> None:
         """Wait until every actor is quiescent; record completions and deaths."""
         limit = time.monotonic() + self.step_timeout
-        wait_ms = 0
+        backoff = Backoff()
+        wait = 0.0
         while True:
             live = [a for a in self.actors.values() if a.alive]
-            readable = _readable([a.channel for a in live], wait_ms)
+            readable = _readable([a.channel for a in live], wait)
             busy = False
             for actor in live:
                 if actor.channel.fileno() in readable:
@@ -365,7 +365,7 @@ class Scenario:
             if time.monotonic() > limit:
                 states = {a.name: procfs.read_task(a.pid).state for a in live}
                 raise HarnessError(f"actors did not settle within {self.step_timeout:g}s: {states}")
-            wait_ms = min(wait_ms * 2 + 1, 20)
+            wait = backoff.next()
         self._fill_unknown_deaths(record)
 
     def _event(self, actor: Actor, record: Step) -> None:
@@ -394,11 +394,28 @@ class Scenario:
                     record.events[name] = Killed(detail) if kind == "killed" else Value(detail)
 
 
-def _readable(channels: list[socket.socket], wait_ms: int) -> set[int]:
+def _readable(channels: list[socket.socket], wait: float) -> set[int]:
+    """Descriptors among ``channels`` with data (or EOF), waiting up to ``wait`` s."""
     if not channels:
         return set()
-    poller = select.poll()
-    for ch in channels:
-        poller.register(ch, select.POLLIN)
-    return {fd for fd, _ev in poller.poll(wait_ms)}
+    ready, _w, _x = select.select(channels, [], [], wait)
+    return {ch.fileno() for ch in ready}
+
+
+class Backoff:
+    """Growing waits between two looks at /proc while a state is reached.
+
+    A process needs tens of microseconds to get from one system call to the
+    next, so the first waits are that short; they grow to 20 ms so a long
+    wait costs little CPU. Every wait is also cut short by a reply.
+    """
+
+    _STEPS = (0.0, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2)
+
+    def __init__(self) -> None:
+        self._i = 0
+
+    def next(self) -> float:
+        self._i += 1
+        return self._STEPS[self._i] if self._i < len(self._STEPS) else 0.02
 

@@ -32,7 +32,8 @@ import sys
 from typing import Any
 
 from . import protocol
-from .actor import prepare_root_actor, serve as serve_actor
+from .actor import prepare_root_actor, reset_signals
+from .actor import serve as serve_actor
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -48,6 +49,7 @@ def serve(sock_fd: int, backend_path: str) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    reset_signals()  # once here, so actors inherit default dispositions
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness decides when we go
     backend = load_backend(backend_path)
     channel = socket.socket(fileno=sock_fd)
@@ -120,8 +122,11 @@ class ZygoteClient:
     def __init__(self, backend_path: str, command: list[str] | None = None) -> None:
         self.backend_path = backend_path
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # -S: no site module. Its .pth hooks make the interpreter several
+        # times slower to fork; the path it would set up comes in PYTHONPATH.
         cmd = command or [
             sys.executable,
+            "-S",
             "-c",
             "import sys; from conformance.harness.zygote import serve; "
             "serve(int(sys.argv[1]), sys.argv[2])",
@@ -129,7 +134,9 @@ class ZygoteClient:
         env = dict(os.environ)
         # The backend may live outside site-packages (a mutant in the suite's
         # tests, a library under development): give the zygote our sys.path.
-        env["PYTHONPATH"] = os.pathsep.join(p or os.getcwd() for p in sys.path)
+        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        paths = [package_root] + [p or os.getcwd() for p in sys.path]
+        env["PYTHONPATH"] = os.pathsep.join(paths)
         self.process = subprocess.Popen(
             [*cmd, str(theirs.fileno()), backend_path],
             pass_fds=[theirs.fileno()],
