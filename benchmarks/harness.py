@@ -70,7 +70,7 @@ def main() -> int:
                 py_us.append(harness_round(zygote, args.iterations))
         finally:
             zygote.close()
-    ratios = [p / c for p, c in zip(py_us, c_us)]
+    ratios = [p / c for p, c in zip(py_us, c_us, strict=True)]
     figures = {
         "c_fork_pipe_wait_us": {"median": statistics.median(c_us), "min": min(c_us), "max": max(c_us)},
         "actor_spawn_roundtrip_us": {"median": statistics.median(py_us), "min": min(py_us),

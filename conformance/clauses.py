@@ -20,8 +20,9 @@ and marks the test, test262-style: the metadata sits on the test it governs.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 Relation = Literal["supports", "qualifies", "contradicts"]
 FAMILIES = (

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-from typing import Callable
+from collections.abc import Callable
 
 
 def kernel_version() -> tuple[int, ...]:

@@ -72,7 +72,7 @@ def _one_line(text: str, limit: int = 400) -> str:
 
 
 def test_record(item: pytest.Item, phases: list[tuple[str, str, str | None]],
-                clause_ids: list[str], duration: float, recorder: "RunRecorder") -> dict[str, Any]:
+                clause_ids: list[str], duration: float, recorder: RunRecorder) -> dict[str, Any]:
     """Fold a test's phases into one record, with its counterexample."""
     by_phase = {when: (outcome, reason) for when, outcome, reason in phases}
     outcome, reason = by_phase.get("call", by_phase.get("setup", ("broken", "did not run")))
@@ -210,8 +210,8 @@ def provenance(config: pytest.Config, backend: str, started: float,
         "backend_versions": {name: ver(name) for name in ("hypothesis", "pytest", "sysv_ipc", "posix_ipc")},
         "hypothesis_seed": str(seed) if seed is not None else None,
         "profile": config.getoption("ipc_profile"),
-        "started_at": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(),
-        "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+        "started_at": _dt.datetime.fromtimestamp(started, _dt.UTC).isoformat(),
+        "finished_at": _dt.datetime.now(_dt.UTC).isoformat(),
         "root": os.geteuid() == 0,
         "ipc_namespace": "private" if private_ipc else "host",
         "command": list(config.invocation_params.args),

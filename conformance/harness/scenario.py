@@ -74,7 +74,7 @@ def _show(value: Any) -> str:
 
 #: scenarios of the current test, newest last; the plugin reads the trace of
 #: the last one as the (shrunk) counterexample when a test fails.
-RECENT: list["Scenario"] = []
+RECENT: list[Scenario] = []
 #: how many scenarios (Hypothesis examples) the current test has run
 COUNT = [0]
 
@@ -82,7 +82,7 @@ COUNT = [0]
 class Actor:
     """The harness's handle on one actor process."""
 
-    def __init__(self, scenario: "Scenario", name: str, pid: int, channel: socket.socket,
+    def __init__(self, scenario: Scenario, name: str, pid: int, channel: socket.socket,
                  root: bool) -> None:
         self.scenario = scenario
         self.name = name
@@ -114,7 +114,7 @@ class Actor:
             )
         return outcome.detail
 
-    def fork(self, child: str) -> "Actor":
+    def fork(self, child: str) -> Actor:
         self.call("fork", child)
         return self.scenario.actors[child]
 
@@ -142,7 +142,7 @@ class Scenario:
         COUNT[0] += 1
 
     # -- lifecycle -----------------------------------------------------
-    def __enter__(self) -> "Scenario":
+    def __enter__(self) -> Scenario:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,228 @@
+"""A Hypothesis state machine over actors, descriptors, pipes and FIFOs.
+
+Each rule is one operation by one idle actor. It runs on the system under
+test and on the reference model (:class:`~conformance.harness.checked.
+CheckedScenario`); the outcomes — and every blocked call that completes or
+process that dies as a consequence — must agree. Hypothesis explores
+sequences no hand-written test has: a FIFO opened by a child whose parent
+still holds the write end, a dup'ed non-blocking descriptor read by a sibling,
+a pipe filled to the byte by two writers. A difference is shrunk to the
+shortest step list that still shows it.
+
+Descriptor numbers are drawn as small integers rather than tracked: the
+model predicts the number every call returns, and a call on a number that is
+not open must fail with the same errno on both sides.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+
+from ..backends.ops import ActorRef
+from ..harness.checked import CheckedScenario
+from ..outcome import Outcome
+
+#: the most actors a scenario keeps alive (more may be spawned if all block)
+MAX_ACTORS = 4
+FILES = ("f", "g")
+FIFOS = ("p",)
+FDS = st.integers(min_value=0, max_value=9)
+#: sizes around the page and PIPE_BUF boundaries, and beyond the capacity
+SIZES = st.sampled_from([0, 1, 7, 512, 4095, 4096, 4097, 8192, 65535, 65536, 70000])
+OPEN_FLAGS = st.sampled_from([
+    os.O_RDONLY, os.O_WRONLY, os.O_RDWR,
+    os.O_RDWR | os.O_CREAT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+    os.O_WRONLY | os.O_CREAT | os.O_APPEND, os.O_RDWR | os.O_CREAT | os.O_EXCL,
+    os.O_RDONLY | os.O_NONBLOCK, os.O_WRONLY | os.O_NONBLOCK, os.O_RDWR | os.O_NONBLOCK,
+])
+FIFO_FLAGS = st.sampled_from([
+    os.O_RDONLY, os.O_WRONLY, os.O_RDWR,
+    os.O_RDONLY | os.O_NONBLOCK, os.O_WRONLY | os.O_NONBLOCK,
+])
+
+
+def payload(size: int, tag: int) -> bytes:
+    """Recognisable bytes: which write they came from shows in any read."""
+    return bytes((tag * 31 + i) % 251 for i in range(size))
+
+
+def model_limits() -> dict[str, Any]:
+    """The limits the model needs to predict this system exactly."""
+    with open("/proc/sys/fs/pipe-max-size") as f:
+        pipe_max = int(f.read())
+    return {
+        "page_size": os.sysconf("SC_PAGE_SIZE"),
+        "pipe_max_size": pipe_max,
+        "privileged": os.geteuid() == 0,
+        "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+    }
+
+
+class ProcessMachine(RuleBasedStateMachine):
+    """Rules for descriptors, regular files, pipes, FIFOs and processes.
+
+    Subclasses are made by :func:`machine_for`, which binds the scenario
+    factory of the running test.
+    """
+
+    make_scenario: Callable[[], Any]
+    make_model: Callable[[], Any]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.real = self.make_scenario()
+        self.sc = CheckedScenario(self.real, self.make_model())
+        self.spawned = 0
+        self.tag = 0
+
+    def teardown(self) -> None:
+        self.real.close()
+
+    # -- helpers ---------------------------------------------------------
+    def idle(self) -> list[str]:
+        return self.sc.live_idle()
+
+    def actor(self, data: st.DataObject) -> str:
+        return data.draw(st.sampled_from(self.idle()), label="actor")
+
+    def do(self, actor: str, op: str, *args: Any) -> Outcome:
+        return self.sc.do(actor, op, *args)
+
+    def can_act(self) -> bool:
+        return bool(self.idle())
+
+    # -- processes -------------------------------------------------------
+    @initialize()
+    def first_actor(self) -> None:
+        self._spawn()
+
+    def _spawn(self) -> None:
+        self.sc.spawn(f"a{self.spawned}")
+        self.spawned += 1
+
+    @precondition(lambda self: len(self.sc.model.alive()) < MAX_ACTORS or not self.idle())
+    @rule()
+    def spawn(self) -> None:
+        self._spawn()
+
+    @precondition(lambda self: self.can_act() and len(self.sc.model.alive()) < MAX_ACTORS)
+    @rule(data=st.data())
+    def fork(self, data: st.DataObject) -> None:
+        child = f"a{self.spawned}"
+        self.spawned += 1
+        self.do(self.actor(data), "fork", child)
+
+    @precondition(lambda self: self.can_act() and len(self.sc.model.alive()) > 1)
+    @rule(data=st.data())
+    def exit(self, data: st.DataObject) -> None:
+        self.do(self.actor(data), "exit", 0)
+
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), sig=st.sampled_from([9, 15]))
+    def kill(self, data: st.DataObject, sig: int) -> None:
+        killer = self.actor(data)
+        victims = sorted(self.sc.model.alive() - {killer})
+        if victims:
+            victim = data.draw(st.sampled_from(victims), label="victim")
+            self.do(killer, "kill", ActorRef(victim), sig)
+
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), disposition=st.sampled_from(["ignore", "default"]))
+    def sigpipe(self, data: st.DataObject, disposition: str) -> None:
+        self.do(self.actor(data), "signal", 13, disposition)
+
+    # -- descriptors -----------------------------------------------------
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), name=st.sampled_from(FILES), flags=OPEN_FLAGS)
+    def open_file(self, data: st.DataObject, name: str, flags: int) -> None:
+        self.do(self.actor(data), "open", name, flags, 0o644)
+
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), fd=FDS)
+    def close(self, data: st.DataObject, fd: int) -> None:
+        self.do(self.actor(data), "close", fd)
+
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), fd=FDS)
+    def dup(self, data: st.DataObject, fd: int) -> None:
+        self.do(self.actor(data), "dup", fd)
+
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), fd=FDS, newfd=FDS)
+    def dup2(self, data: st.DataObject, fd: int, newfd: int) -> None:
+        self.do(self.actor(data), "dup2", fd, newfd)
+
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), fd=FDS, size=SIZES)
+    def read(self, data: st.DataObject, fd: int, size: int) -> None:
+        self.do(self.actor(data), "read", fd, size)
+
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), fd=FDS, size=SIZES)
+    def write(self, data: st.DataObject, fd: int, size: int) -> None:
+        self.tag += 1
+        self.do(self.actor(data), "write", fd, payload(size, self.tag))
+
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), fd=FDS, offset=st.sampled_from([-1, 0, 3, 5000]),
+          whence=st.sampled_from([os.SEEK_SET, os.SEEK_CUR, os.SEEK_END]))
+    def lseek(self, data: st.DataObject, fd: int, offset: int, whence: int) -> None:
+        self.do(self.actor(data), "lseek", fd, offset, whence)
+
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), fd=FDS,
+          flags=st.sampled_from([0, os.O_NONBLOCK, os.O_APPEND, os.O_APPEND | os.O_NONBLOCK]))
+    def set_status_flags(self, data: st.DataObject, fd: int, flags: int) -> None:
+        import fcntl
+
+        self.do(self.actor(data), "fcntl", fd, fcntl.F_SETFL, flags)
+
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), fd=FDS)
+    def get_status_flags(self, data: st.DataObject, fd: int) -> None:
+        import fcntl
+
+        self.do(self.actor(data), "fcntl", fd, fcntl.F_GETFL, 0)
+
+    @precondition(lambda self: self.can_act() and len(self.sc.model.alive()) > 1)
+    @rule(data=st.data(), fd=FDS, other_fd=FDS)
+    def same_description(self, data: st.DataObject, fd: int, other_fd: int) -> None:
+        actor = self.actor(data)
+        other = data.draw(st.sampled_from(sorted(self.sc.model.alive())), label="other")
+        self.do(actor, "kcmp_file", ActorRef(other), fd, other_fd)
+
+    # -- pipes and FIFOs ---------------------------------------------------
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), flags=st.sampled_from([0, os.O_NONBLOCK]))
+    def pipe(self, data: st.DataObject, flags: int) -> None:
+        self.do(self.actor(data), "pipe2", flags)
+
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), name=st.sampled_from(FIFOS))
+    def mkfifo(self, data: st.DataObject, name: str) -> None:
+        self.do(self.actor(data), "mkfifo", name, 0o644)
+
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), name=st.sampled_from(FIFOS), flags=FIFO_FLAGS)
+    def open_fifo(self, data: st.DataObject, name: str, flags: int) -> None:
+        self.do(self.actor(data), "open", name, flags, 0o644)
+
+    @precondition(lambda self: self.can_act())
+    @rule(data=st.data(), fd=FDS)
+    def fd_type(self, data: st.DataObject, fd: int) -> None:
+        self.do(self.actor(data), "fstat", fd)
+
+
+def machine_for(make_scenario: Callable[[], Any], make_model: Callable[[], Any],
+                base: type[ProcessMachine] = ProcessMachine) -> type[ProcessMachine]:
+    """A machine class bound to a test's scenario factory and model."""
+    return type(base.__name__, (base,), {
+        "make_scenario": staticmethod(make_scenario),
+        "make_model": staticmethod(make_model),
+    })
