@@ -211,6 +211,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # workers hand their records to the controller
     state: RunState = session.config.stash[_STATE]
     report_dir = session.config.getoption("ipc_report_dir")
+    if not _RECORDS and report_dir is None:
+        return  # no spec ran (e.g. only the suite's own tests): nothing to report
     state.recorder.finish(_RECORDS, Path(report_dir) if report_dir else None,
                           private_ipc=state.private_ipc)
 
