@@ -136,7 +136,7 @@ def new_scenario(pytestconfig: pytest.Config) -> Iterator[Any]:
 
     def make() -> Any:
         if state.backend.process_ops is None:
-            from .models.scenario import ModelScenario
+            from .harness.model_scenario import ModelScenario
 
             sc: Any = ModelScenario()
         else:

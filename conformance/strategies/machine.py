@@ -226,3 +226,38 @@ def machine_for(make_scenario: Callable[[], Any], make_model: Callable[[], Any],
         "make_scenario": staticmethod(make_scenario),
         "make_model": staticmethod(make_model),
     })
+
+
+class DescriptorMachine(ProcessMachine):
+    """Regular files, descriptors and processes only."""
+
+    pipe = None  # type: ignore[assignment]
+    mkfifo = None  # type: ignore[assignment]
+    open_fifo = None  # type: ignore[assignment]
+
+
+class PipeMachine(ProcessMachine):
+    """Pipes with descriptors and processes; no named files."""
+
+    open_file = None  # type: ignore[assignment]
+    mkfifo = None  # type: ignore[assignment]
+    open_fifo = None  # type: ignore[assignment]
+    lseek = None  # type: ignore[assignment]
+
+
+class FifoMachine(ProcessMachine):
+    """FIFOs with descriptors and processes; no anonymous pipes or files."""
+
+    open_file = None  # type: ignore[assignment]
+    pipe = None  # type: ignore[assignment]
+    lseek = None  # type: ignore[assignment]
+
+
+def run_machine(base: type[ProcessMachine], new_scenario: Callable[[], Any]) -> None:
+    """Run one state machine test with the test's scenario factory."""
+    from hypothesis.stateful import run_state_machine_as_test
+
+    from ..models import ProcessModel
+
+    machine = machine_for(new_scenario, lambda: ProcessModel(**model_limits()), base)
+    run_state_machine_as_test(machine)

@@ -1,0 +1,122 @@
+"""The ``model`` backend: scenarios that run on the reference model.
+
+:class:`ModelScenario` offers the interface of :class:`~.scenario.Scenario`
+(spawn, actors with ``do``/``call``/``fork``, ``expect``, ``settle``, a
+trace) but every step is answered by :class:`conformance.models.ProcessModel`
+instead of a process. Running the specs with ``--backend model`` checks the
+oracle against the clauses — the model must satisfy every spec the kernel
+does — and lets a library author see what the suite expects without a kernel.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+from ..backends.ops import OPS
+from ..outcome import BLOCKED, Outcome
+from . import scenario as scenario_mod
+from .scenario import HarnessError, Step
+
+
+class ModelActor:
+    def __init__(self, scenario: ModelScenario, name: str) -> None:
+        self.scenario = scenario
+        self.name = name
+        self.pid = -1
+        self.pending: tuple[str, tuple[Any, ...]] | None = None
+        self.completion: Outcome | None = None
+        self.death: Outcome | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.death is None
+
+    @property
+    def blocked(self) -> bool:
+        return self.pending is not None
+
+    def do(self, op: str, *args: Any) -> Outcome:
+        return self.scenario.step(self, op, args)
+
+    def call(self, op: str, *args: Any) -> Any:
+        outcome = self.do(op, *args)
+        if outcome.kind != "value":
+            raise AssertionError(f"{self.name}: {op}{args!r} {outcome}, but the scenario needs it to succeed")
+        return outcome.detail
+
+    def fork(self, child: str) -> ModelActor:
+        self.call("fork", child)
+        return self.scenario.actors[child]
+
+
+class ModelScenario:
+    """A scenario whose every outcome comes from the reference model."""
+
+    def __init__(self) -> None:
+        from ..models import ProcessModel
+        from ..strategies.machine import model_limits
+
+        self.model = ProcessModel(**model_limits())
+        self.dir = tempfile.mkdtemp(prefix="model-scenario-")  # for specs that build paths
+        self.actors: dict[str, ModelActor] = {}
+        self.trace: list[Step] = []
+        scenario_mod.RECENT.append(self)  # type: ignore[arg-type]
+        scenario_mod.COUNT[0] += 1
+
+    def __enter__(self) -> ModelScenario:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if os.path.isdir(self.dir):
+            os.rmdir(self.dir)
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.dir, name)
+
+    def spawn(self, name: str | None = None) -> ModelActor:
+        name = name or f"a{len(self.actors)}"
+        self.model.spawn(name)
+        actor = ModelActor(self, name)
+        self.actors[name] = actor
+        return actor
+
+    def step(self, actor: ModelActor, op: str, args: tuple[Any, ...]) -> Outcome:
+        if op not in OPS:
+            raise HarnessError(f"unknown operation {op!r}")
+        if actor.pending:
+            raise HarnessError(f"{actor.name} is still blocked in {actor.pending[0]}")
+        outcome = self.model.step(actor.name, op, *args)
+        if op == "fork" and outcome.kind == "value":
+            self.actors[args[0]] = ModelActor(self, args[0])
+        if outcome == BLOCKED:
+            actor.pending = (op, args)
+            actor.completion = None
+        elif outcome.kind in ("signal", "exit"):
+            actor.death = outcome
+        record = Step(actor.name, op, args, outcome)
+        self.trace.append(record)
+        self._apply(self.model.settle(), record)
+        return outcome
+
+    def settle(self) -> dict[str, Outcome]:
+        record = Step("-", "settle", (), BLOCKED)
+        self._apply(self.model.settle(), record)
+        return record.events
+
+    def _apply(self, events: dict[str, Outcome], record: Step) -> None:
+        for name, outcome in events.items():
+            actor = self.actors[name]
+            if actor.pending:
+                actor.pending = None
+                actor.completion = outcome
+            if outcome.kind in ("signal", "exit"):
+                actor.death = outcome
+            record.events[name] = outcome
+
+    expect = scenario_mod.Scenario.expect
+    expect_event = scenario_mod.Scenario.expect_event

@@ -1,0 +1,1 @@
+"""Hypothesis strategies and state machines that generate scenarios."""
