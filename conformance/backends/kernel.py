@@ -60,6 +60,19 @@ def _file_type(mode: int) -> str:
     return "?"
 
 
+def _unix_dgram(path: str, how: str) -> int:
+    """A plain (inheritable) AF_UNIX datagram socket, bound or connected to ``path``."""
+    fd = _check(_libc.socket(socket.AF_UNIX, socket.SOCK_DGRAM, 0))
+    s = socket.socket(fileno=fd)
+    try:
+        getattr(s, how)(path)
+    except OSError:
+        s.close()
+        raise
+    s.detach()
+    return fd
+
+
 class KernelProcessOps:
     """Descriptor, pipe, FIFO and process operations on the running kernel."""
 
@@ -158,12 +171,25 @@ class KernelProcessOps:
     def recvfd(self, sock: int) -> int | None:
         # recvmsg without MSG_CMSG_CLOEXEC: the received descriptor is a
         # plain one at the lowest free number, as a C program would get.
-        with socket.socket(fileno=os.dup(sock)) as s:
+        # The socket object wraps ``sock`` itself (detached, never closed):
+        # a temporary dup would take the lowest free number first.
+        s = socket.socket(fileno=sock)
+        try:
             msg, ancdata, _flags, _addr = s.recvmsg(1, socket.CMSG_SPACE(4))
+        finally:
+            s.detach()
         for level, kind, data in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 return int.from_bytes(data[:4], "little")
         return None
+
+    def unix_bind(self, path: str) -> int:
+        # A socketpair can only be shared by inheritance; a name bound in
+        # the scenario directory lets actors that share no ancestor meet.
+        return _unix_dgram(path, "bind")
+
+    def unix_connect(self, path: str) -> int:
+        return _unix_dgram(path, "connect")
 
     # -- processes and signals ----------------------------------------
     def getpid(self) -> int:
