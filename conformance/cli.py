@@ -166,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except CliError as exc:
         _fail(str(exc))
+    except BrokenPipeError:
+        # the reader went away (e.g. "| head"): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

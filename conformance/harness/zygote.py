@@ -134,8 +134,10 @@ class ZygoteClient:
         env = dict(os.environ)
         # The backend may live outside site-packages (a mutant in the suite's
         # tests, a library under development): give the zygote our sys.path.
-        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        paths = [package_root] + [p or os.getcwd() for p in sys.path]
+        paths = [p or os.getcwd() for p in sys.path]
+        here = globals().get("__file__")  # absent when embedded in a reproducer
+        if here:
+            paths.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(here)))))
         env["PYTHONPATH"] = os.pathsep.join(paths)
         self.process = subprocess.Popen(
             [*cmd, str(theirs.fileno()), backend_path],
