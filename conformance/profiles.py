@@ -12,8 +12,6 @@ scheduler, and the harness has its own per-step deadline that reports
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, settings
-
 PROFILES: dict[str, dict[str, int]] = {
     "quick": {"max_examples": 8, "stateful_step_count": 12},
     "dev": {"max_examples": 25, "stateful_step_count": 20},
@@ -23,6 +21,10 @@ PROFILES: dict[str, dict[str, int]] = {
 
 
 def load_profile(name: str) -> None:
+    # Imported here so the command line can validate a profile name without
+    # importing Hypothesis before pytest (whose assertion rewriting wants it).
+    from hypothesis import HealthCheck, settings
+
     values = PROFILES[name]
     settings.register_profile(
         f"ipc-{name}",

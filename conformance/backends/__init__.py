@@ -65,7 +65,12 @@ def resolve(name: str) -> BackendInfo:
     if ":" in name:
         module, _, attr = name.partition(":")
         import importlib
+        import os
+        import sys
 
+        # a path names a module of the project at hand, as "python -m" would
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
         try:
             getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
