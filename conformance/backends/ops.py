@@ -101,3 +101,8 @@ OPS: dict[str, OpSpec] = {
         OpSpec("getpid", "getpid()", "the pid (compared only through ActorRef)"),
     )
 }
+
+# The System V operations share the one catalogue (imported last: they use OpSpec).
+from .sysv_ops import SYSV_OPS  # noqa: E402
+
+OPS.update(SYSV_OPS)

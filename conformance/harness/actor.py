@@ -6,9 +6,10 @@ least :data:`CONTROL_FD_MIN`) with close-on-exec set. That way the actor's
 descriptor table looks like a freshly exec'd C program's, so clauses about
 "the lowest free descriptor" see exactly what a program would see.
 
-Replies are ``("value", result)``, ``("errno", "ENAME")`` or
-``("error", text)`` when the backend itself crashed (a harness fault, not a
-conformance finding). ``exit`` and deaths produce no reply: the harness sees
+Replies are ``("value", result)``, ``("errno", "ENAME")``,
+``("unsupported", reason)`` when the backend cannot express the operation
+(it raised NotImplementedError), or ``("error", text)`` when the backend
+itself crashed (a harness fault, not a conformance finding). ``exit`` and deaths produce no reply: the harness sees
 the channel close and reads the status from /proc.
 
 Standard library only: this module is embedded in reproducers.
@@ -118,6 +119,8 @@ def serve(control: socket.socket, ops: Any) -> NoReturn:
             except OSError as exc:
                 code = exc.errno if exc.errno is not None else 0
                 reply = ("errno", errno.errorcode.get(code, f"E#{code}"))
+            except NotImplementedError as exc:  # the backend cannot express this operation
+                reply = ("unsupported", str(exc) or f"{op} is not supported by this backend")
             except Exception as exc:  # a fault of the backend, reported as such
                 reply = ("error", f"{type(exc).__name__}: {exc}")
         protocol.send(control, reply, fds)

@@ -24,6 +24,7 @@ _EMBEDDED = (
     "conformance.outcome",
     "conformance.backends",
     "conformance.backends.ops",
+    "conformance.backends.sysv_ops",
     "conformance.backends.kernel",
     "conformance.harness",
     "conformance.harness.procfs",

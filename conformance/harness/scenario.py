@@ -34,8 +34,19 @@ from .zygote import ZygoteClient
 
 #: the calls an idle actor sleeps in while it waits for its next command
 _IDLE_SYSCALLS = ("recvmsg", "recvfrom")
+#: fields of System V stat results that hold a pid, and semctl's GETPID
+_PID_FIELDS = ("lspid", "lrpid", "cpid", "lpid")
+_GETPID = 11
 #: operations that legitimately sleep while they run to completion
 _NEVER_BLOCKED = ("shell",)
+
+
+class BackendUnsupported(Exception):
+    """The backend under test cannot express an operation the spec needs.
+
+    The plugin reports the clause as ``unsupported`` for that backend, with
+    the backend's reason — never silently skipped.
+    """
 
 
 class HarnessError(Exception):
@@ -296,6 +307,8 @@ class Scenario:
             return Errno(detail)
         if kind == "error":
             raise HarnessError(f"{actor.name}: the backend failed in {op}: {detail}")
+        if kind == "unsupported":
+            raise BackendUnsupported(f"{op}: {detail}")
         if op == "fork":
             child_name = args[0]
             if child_name in self.actors:
@@ -305,9 +318,17 @@ class Scenario:
             return Value(ActorRef(child_name))
         for fd in fds:
             os.close(fd)
+        return Value(self._refs_in_result(op, args, detail))
+
+    def _refs_in_result(self, op: str, args: tuple[Any, ...], detail: Any) -> Any:
+        """Pids of actors in a result become ActorRefs, so the model can predict them."""
         if op == "getpid":
-            return Value(self._ref_for(detail))
-        return Value(detail)
+            return self._ref_for(detail)
+        if isinstance(detail, dict):
+            return {k: self._ref_for(v) if k in _PID_FIELDS and v else v for k, v in detail.items()}
+        if op == "semctl" and len(args) > 2 and args[2] == _GETPID and detail:
+            return self._ref_for(detail)
+        return detail
 
     def _ref_for(self, pid: int) -> ActorRef | int:
         for other in self.actors.values():
