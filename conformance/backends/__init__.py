@@ -17,7 +17,6 @@ suite's own tests plug in deliberately broken backends.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 
 ENTRY_POINT_GROUP = "ipc_conformance.backends"
 
@@ -49,6 +48,10 @@ class UnknownBackend(Exception):
 
 
 def available() -> dict[str, BackendInfo]:
+    # Imported here: this package is imported by every actor's zygote, and
+    # importlib.metadata would make each of its forks slower.
+    from importlib.metadata import entry_points
+
     found = dict(BUILTIN)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in found:

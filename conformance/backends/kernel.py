@@ -21,7 +21,6 @@ import os
 import signal
 import socket
 import stat
-import subprocess
 from typing import Any
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -230,6 +229,10 @@ class KernelProcessOps:
         return self.variables.get(name)
 
     def shell(self, command: str) -> tuple[int, str]:
+        # Imported here: subprocess brings threading, whose fork handlers
+        # would slow down every fork of the zygote.
+        import subprocess
+
         # The shell inherits this actor's descriptors (close_fds=False) so a
         # redirection such as "3> file" is the only thing that differs.
         proc = subprocess.run(

@@ -27,7 +27,6 @@ import importlib
 import os
 import signal
 import socket
-import subprocess
 import sys
 from typing import Any
 
@@ -120,6 +119,8 @@ class ZygoteClient:
     """The test process's handle on one zygote."""
 
     def __init__(self, backend_path: str, command: list[str] | None = None) -> None:
+        import subprocess  # harness side only; the zygote must not import it
+
         self.backend_path = backend_path
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # -S: no site module. Its .pth hooks make the interpreter several
@@ -172,6 +173,8 @@ class ZygoteClient:
         return self.process.pid
 
     def close(self) -> None:
+        import subprocess
+
         try:
             self.channel.close()
         finally:
