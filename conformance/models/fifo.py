@@ -39,7 +39,8 @@ def fifo_open(world: World, proc: Process, pipe: Pipe, fifo: FifoInode | None,
             _wake_partner(world, pipe)
         pipe.readers += 1
         if named and pipe.writers == 0 and not flags & O_NONBLOCK:
-            return _sleep(proc, pipe, desc, "w", cloexec)
+            _sleep(proc, pipe, desc, "w", cloexec)
+            return None
     elif accmode == O_WRONLY:
         if named and flags & O_NONBLOCK and pipe.readers == 0:
             put_pipe(pipe, fifo)
@@ -49,7 +50,8 @@ def fifo_open(world: World, proc: Process, pipe: Pipe, fifo: FifoInode | None,
             _wake_partner(world, pipe)
         pipe.writers += 1
         if named and pipe.readers == 0:
-            return _sleep(proc, pipe, desc, "r", cloexec)
+            _sleep(proc, pipe, desc, "r", cloexec)
+            return None
     elif accmode == O_RDWR:
         # Never sleeps: the process can at least talk to itself.
         pipe.readers += 1
@@ -68,7 +70,6 @@ def _sleep(proc: Process, pipe: Pipe, desc: Description, partner: str, cloexec: 
     seen = pipe.w_counter if partner == "w" else pipe.r_counter
     pipe.openers.append(proc.name)
     proc.pending = FifoOpenWait(desc, pipe, partner, seen, cloexec)
-    return None
 
 
 def resume_fifo_open(world: World, proc: Process, pending: FifoOpenWait) -> Outcome | None:

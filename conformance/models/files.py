@@ -25,6 +25,8 @@ class RegularFile:
     """A regular file: its bytes, and whether a write past the end left a hole."""
 
     data: bytearray = field(default_factory=bytearray)
+    #: the mode given at creation; only its owner bits are ever consulted
+    mode: int = 0o644
     #: a hole makes SEEK_DATA/SEEK_HOLE depend on the filesystem's block size
     has_hole: bool = False
 
@@ -65,6 +67,7 @@ class FifoInode:
     """
 
     pipe: Pipe | None = None
+    mode: int = 0o644
 
 
 Inode = RegularFile | FifoInode | DevNull

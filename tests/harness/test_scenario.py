@@ -82,6 +82,7 @@ def test_death_of_an_idle_actor_is_an_event(sc):
     b = sc.spawn("b")
     assert b.do("kill", ActorRef("a"), signal.SIGTERM) == Value(0)
     assert sc.trace[-1].events == {"a": Killed("SIGTERM")}
+    assert a.death == Killed("SIGTERM")
 
 
 def test_errno_is_named(sc):
