@@ -82,7 +82,7 @@ def _hook_ops(cls: type, before: Callable[[Any], None] | None = None,
 
 
 # -- numbering -----------------------------------------------------------------
-@mutant("open-skips-lowest", FD_SPECS, kills=("fd.open.first-is-3",))
+@mutant("open-skips-lowest", FD_SPECS, kills=("fd.open.first-is-3", "fd.model.multi-process"))
 class OpenSkipsLowest(KernelProcessOps):
     """open() returns the lowest free descriptor plus one (a wrong allocator)."""
 

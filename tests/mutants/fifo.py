@@ -56,7 +56,7 @@ def _unread(fd: int) -> int:
     return int(struct.unpack("i", buf)[0])
 
 
-@mutant("mkfifo-makes-regular-file", FIFO_SPECS, kills=("fifo.mkfifo.type-p",))
+@mutant("mkfifo-makes-regular-file", FIFO_SPECS, kills=("fifo.mkfifo.type-p", "fifo.model.multi-process"))
 class MkfifoMakesRegularFile(KernelProcessOps):
     """mkfifo() creates an empty regular file (a file system without FIFOs)."""
 

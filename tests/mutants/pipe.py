@@ -64,7 +64,7 @@ class PipeIsASocketpair(KernelProcessOps):
         return self.socketpair()
 
 
-@mutant("empty-pipe-read-returns-eof", PIPE_SPECS, kills=("pipe.read.blocks-when-empty",))
+@mutant("empty-pipe-read-returns-eof", PIPE_SPECS, kills=("pipe.read.blocks-when-empty", "pipe.model.multi-process"))
 class EmptyPipeReadReturnsEof(KernelProcessOps):
     """A read on an empty pipe returns 0 bytes at once instead of waiting."""
 
