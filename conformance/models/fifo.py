@@ -15,7 +15,7 @@ from ..outcome import Errno, Outcome, Value
 from .constants import O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY
 from .descriptions import Description
 from .files import FifoInode
-from .lifecycle import abort_fifo_open, install, put_pipe
+from .lifecycle import abort_fifo_open, install, put_pipe, release_failed_open
 from .pending import FifoOpenWait
 from .pipes import Pipe
 from .process import Process
@@ -63,6 +63,16 @@ def fifo_open(world: World, proc: Process, pipe: Pipe, fifo: FifoInode | None,
     else:
         put_pipe(pipe, fifo)
         return Errno("EINVAL")
+    return _finish(world, proc, desc, fd, cloexec)
+
+
+def _finish(world: World, proc: Process, desc: Description, fd: int, cloexec: bool) -> Outcome:
+    if desc.flags & world.config.flags.o_direct:
+        # A pipe has no FMODE_CAN_ODIRECT: the open fails with EINVAL, but
+        # only after fifo_open() did its work (and maybe slept); the file is
+        # then released, which readers and writers of the pipe can notice.
+        release_failed_open(world, desc)
+        return Errno("EINVAL")
     return Value(install(proc, desc, fd, cloexec))
 
 
@@ -78,7 +88,7 @@ def resume_fifo_open(world: World, proc: Process, pending: FifoOpenWait) -> Outc
     if now != pending.seen:
         fd = proc.lowest_free(world.config.nofile)
         assert fd is not None, "the number was reserved when the open began"
-        return Value(install(proc, pending.desc, fd, pending.cloexec))
+        return _finish(world, proc, pending.desc, fd, pending.cloexec)
     if proc.interrupted:
         abort_fifo_open(world, pending)
         return Errno("EINTR")

@@ -44,6 +44,15 @@ def drop_ref(world: World, desc: Description) -> None:
         _release(world, desc)
 
 
+def release_failed_open(world: World, desc: Description) -> None:
+    """An open that succeeded in the driver but then failed (O_DIRECT check).
+
+    do_dentry_open() rejects O_DIRECT only after the file's own open() ran,
+    so the failed file is released like any other (pipe_release and all).
+    """
+    _release(world, desc)
+
+
 def _release(world: World, desc: Description) -> None:
     obj = desc.obj
     if isinstance(obj, Pipe):
@@ -162,7 +171,10 @@ def deliver_signal(world: World, target: Process, sig: int) -> None:
 def die(world: World, proc: Process, outcome: Outcome) -> None:
     """End ``proc``: abandon its call, close its descriptors, tell its parent."""
     abandon_pending(world, proc)
-    proc.state = "reaped" if proc.root else "zombie"
+    # Nobody reaps a dead actor except its parent's wait() (or SIGCHLD
+    # ignored): the harness leaves every zombie until the scenario ends, so
+    # kill() still finds it (0) while kcmp() and /proc/PID/fd do not.
+    proc.state = "zombie"
     proc.death = outcome
     for fd in sorted(proc.fds):
         close_fd(world, proc, fd)

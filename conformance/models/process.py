@@ -26,8 +26,8 @@ class FdEntry:
 @dataclass(eq=False)
 class Process:
     name: str
-    #: spawned by the harness (its death is reaped at once by the harness)
-    #: rather than forked by another actor (a zombie until waited for)
+    #: spawned by the harness rather than forked by another actor; no actor
+    #: can wait() for it, so once dead it stays a zombie
     root: bool
     #: the actor that forked it; None once that actor died (the harness's
     #: subreaper then owns it and nobody in the scenario can wait for it)
