@@ -4,6 +4,8 @@
 ``ci``        the gate in continuous integration
 ``thorough``  nightly depth: many more examples and longer scenarios
 ``quick``     the smallest profile, for guest kernels under software emulation
+              and for the proofs that every spec can fail: derandomized and
+              without the example database, so two runs explore the same cases
 
 Deadlines are off in every profile: a step's duration depends on the
 scheduler, and the harness has its own per-step deadline that reports
@@ -13,7 +15,7 @@ scheduler, and the harness has its own per-step deadline that reports
 from __future__ import annotations
 
 PROFILES: dict[str, dict[str, int]] = {
-    "quick": {"max_examples": 8, "stateful_step_count": 12},
+    "quick": {"max_examples": 10, "stateful_step_count": 15},
     "dev": {"max_examples": 25, "stateful_step_count": 20},
     "ci": {"max_examples": 60, "stateful_step_count": 30},
     "thorough": {"max_examples": 400, "stateful_step_count": 60},
@@ -34,6 +36,7 @@ def load_profile(name: str) -> None:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                HealthCheck.data_too_large],
         print_blob=True,
+        **({"derandomize": True, "database": None} if name == "quick" else {}),
     )
     settings.load_profile(f"ipc-{name}")
 

@@ -11,10 +11,11 @@ Module map, from the bottom up:
 
 * :mod:`.constants`, :mod:`.errors`, :mod:`.args` - kernel numbers, the two
   exceptions, C-style argument conversion;
-* :mod:`.files` (regular files, FIFOs, /dev/null), :mod:`.pipes` (the ring of
-  page slots), :mod:`.sockets` (unix stream pairs), :mod:`.descriptions`
-  (open file descriptions), :mod:`.process`, :mod:`.pending` (blocked calls),
-  :mod:`.world` (all state in one copyable object);
+* :mod:`.files` (regular files, FIFOs, /dev/null, socket names),
+  :mod:`.pipes` (the ring of page slots), :mod:`.sockets` (unix stream pairs
+  and datagram mailboxes), :mod:`.descriptions` (open file descriptions),
+  :mod:`.process`, :mod:`.pending` (blocked calls), :mod:`.world` (all state
+  in one copyable object);
 * :mod:`.lifecycle` (releasing descriptions, signals, death), :mod:`.pipeio`,
   :mod:`.sockio`, :mod:`.fifo` (opening pipes by name), :mod:`.blocking`
   (resuming sleepers), :mod:`.schedule` and :mod:`.fingerprint` (when the

@@ -83,6 +83,10 @@ MAX_MODEL_OFFSET = 1 << 40
 #: sender could block on its send buffer; the model refuses to go further
 SOCKET_MODEL_BUDGET = 100_000
 SOCKET_SEGMENT_OVERHEAD = 1024
+#: datagrams queued on one socket before a send could block (max_dgram_qlen)
+DGRAM_MODEL_QUEUE = 10
+#: sun_path holds 108 bytes including the terminating NUL
+UNIX_PATH_MAX = 107
 
 # -- signals ----------------------------------------------------------------------
 SIGHUP = 1

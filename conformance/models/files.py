@@ -1,6 +1,7 @@
 """Things a name in the scenario directory can refer to: regular files, FIFOs.
 
-Plus ``/dev/null``, the one device the actors start with. An inode here is
+Plus ``/dev/null``, the one device the actors start with, and the socket
+files ``unix_bind`` leaves in the directory. An inode here is
 only the state the kernel keeps per file, not per open: the bytes of a regular
 file, the pipe a FIFO is currently attached to. Offsets and status flags live
 in the open file description (:mod:`.descriptions`).
@@ -16,6 +17,7 @@ from .errors import ModelUsageError, Unmodelled
 
 if TYPE_CHECKING:
     from .pipes import Pipe
+    from .sockets import SocketEnd
 
 DEV_NULL = "/dev/null"
 
@@ -70,7 +72,14 @@ class FifoInode:
     mode: int = 0o644
 
 
-Inode = RegularFile | FifoInode | DevNull
+@dataclass(eq=False)
+class SocketInode:
+    """The name a datagram socket was bound to; it outlives the socket."""
+
+    end: SocketEnd | None = None
+
+
+Inode = RegularFile | FifoInode | DevNull | SocketInode
 
 
 def check_name(path: object) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .descriptions import Description
-from .files import DevNull, FifoInode, RegularFile
+from .files import DevNull, FifoInode, RegularFile, SocketInode
 from .pending import ChildWait, FifoOpenWait, PipeReadWait, PipeWriteWait, SocketReadWait
 from .pipes import Pipe
 from .sockets import SocketEnd
@@ -82,8 +82,10 @@ def _describe(obj: Any, label: _Labeller) -> Any:
                 tuple((bytes(s.data), s.end, s.mergeable, s.packet) for s in obj.slots),
                 obj.readers, obj.writers, obj.files, obj.r_counter, obj.w_counter,
                 tuple(obj.rd_wait), tuple(obj.wr_wait), tuple(obj.openers))
+    if isinstance(obj, SocketInode):
+        return ("sockname", label(obj.end))
     if isinstance(obj, SocketEnd):
-        return ("sock", label(obj.peer),
+        return ("sock", obj.dgram, label(obj.peer),
                 tuple((bytes(s.data), tuple(label(d) for d in s.passed)) for s in obj.queue),
                 obj.err, obj.peer_closed, obj.closed, tuple(obj.readers))
     if isinstance(obj, RegularFile):

@@ -80,7 +80,7 @@ def put_pipe(pipe: Pipe, fifo: FifoInode | None) -> None:
 def _release_socket(world: World, end: SocketEnd) -> None:
     end.closed = True
     peer = end.peer
-    if peer is not None and not peer.closed:
+    if peer is not None and not peer.closed and not end.dgram:
         peer.peer_closed = True
         if end.queue:
             peer.err = "ECONNRESET"

@@ -14,11 +14,12 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from ..backends.ops import OPS
 from ..outcome import BLOCKED, Outcome
 from . import ops_fd, ops_io, ops_open, ops_proc
 from .constants import O_RDWR
 from .descriptions import Description
-from .errors import ModelUsageError
+from .errors import ModelUsageError, Unmodelled
 from .lifecycle import install
 from .process import Process
 from .schedule import run_to_quiescence
@@ -32,6 +33,8 @@ HANDLERS: dict[str, Handler] = {
     "pipe": ops_open.op_pipe,
     "pipe2": ops_open.op_pipe2,
     "socketpair": ops_open.op_socketpair,
+    "unix_bind": ops_open.op_unix_bind,
+    "unix_connect": ops_open.op_unix_connect,
     "mkfifo": ops_open.op_mkfifo,
     "unlink": ops_open.op_unlink,
     "stat": ops_open.op_stat,
@@ -65,9 +68,26 @@ class ProcessModel:
     """A deterministic model of descriptors, pipes, FIFOs and processes on Linux 6.x.
 
     Actors are named by strings. ``spawn`` makes a process whose descriptors
-    0, 1 and 2 share one open file description of /dev/null opened O_RDWR,
-    exactly as the harness prepares real actors (one ``open`` then ``dup2``
-    onto 0, 1, 2). No system call is ever made.
+    0, 1 and 2 share one open file description of /dev/null opened O_RDWR
+    (F_GETFL shows O_RDWR|O_LARGEFILE), exactly as the harness prepares real
+    actors: one ``open`` then ``dup2`` onto 0, 1 and 2. No system call is
+    ever made.
+
+    Conventions the kernel alone does not fix:
+
+    * ``step`` returns the call's outcome, or ``BLOCKED``; ``settle`` then
+      reports, once, every blocked call that finished and every death;
+    * a dead actor stays a zombie unless its parent waits for it (or ignores
+      SIGCHLD): kill() on it succeeds, kcmp and /proc/PID/fd do not;
+    * signal dispositions are 'default', 'ignore' and 'count' (a handler
+      without SA_RESTART), and every blocking call behaves like the C call:
+      a counted signal makes it return EINTR (or the bytes a write already
+      moved) unless what it waited for arrived first;
+    * ``recvfd`` returns the new descriptor (lowest free, no close-on-exec)
+      or None: no descriptor in the byte read, end of file, or no room;
+    * where the real outcome depends on timing or on facts the model does
+      not have, :class:`~.errors.Unmodelled` is raised; the instance must
+      then be discarded.
     """
 
     def __init__(self, *, page_size: int = 4096, pipe_max_size: int = 1048576,
@@ -106,6 +126,8 @@ class ProcessModel:
             raise ModelUsageError(f"{actor} is blocked; it cannot {op} until that call completes")
         handler = HANDLERS.get(op)
         if handler is None:
+            if op in OPS:
+                raise Unmodelled(f"{op}: outside this model (descriptors, pipes, FIFOs, processes)")
             raise ModelUsageError(f"unknown operation {op!r}")
         try:
             inspect.signature(handler).bind(world, proc, *args)

@@ -1,6 +1,7 @@
 """Operations that make new open file descriptions or directory entries.
 
-open, open_proc_fd, pipe, pipe2, socketpair, mkfifo, unlink, stat.
+open, open_proc_fd, pipe, pipe2, socketpair, unix_bind, unix_connect,
+mkfifo, unlink, stat.
 
 What F_GETFL later reports is decided here: ``open`` keeps the flags it was
 given except O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC and O_CLOEXEC, and the kernel
@@ -33,11 +34,21 @@ from .constants import (
     O_TMPFILE_BIT,
     O_TRUNC,
     O_WRONLY,
+    UNIX_PATH_MAX,
 )
 from .descriptions import Description
 from .errors import Unmodelled
 from .fifo import fifo_open
-from .files import DEV_NULL, DevNull, FifoInode, Inode, RegularFile, check_name, name_error
+from .files import (
+    DEV_NULL,
+    DevNull,
+    FifoInode,
+    Inode,
+    RegularFile,
+    SocketInode,
+    check_name,
+    name_error,
+)
 from .lifecycle import install
 from .pipes import Pipe
 from .process import Process
@@ -105,6 +116,8 @@ def op_open(world: World, proc: Process, path: Any, flags: Any, mode: Any = 0o64
 
 def _open_inode(world: World, proc: Process, inode: Inode, flags: int, fd: int,
                 created: bool) -> Outcome | None:
+    if isinstance(inode, SocketInode):
+        return Errno("ENXIO")  # a socket file cannot be opened
     accmode = flags & O_ACCMODE
     cloexec = bool(flags & O_CLOEXEC)
     stored = _stored_flags(world, flags)
@@ -224,4 +237,45 @@ def op_stat(world: World, proc: Process, path: Any) -> Outcome:
         return Value(("-", inode.size))
     if isinstance(inode, FifoInode):
         return Value(("p", 0))
+    if isinstance(inode, SocketInode):
+        return Value(("s", 0))
     return Value(("c", 0))
+
+
+def _socket_path(world: World, proc: Process, path: Any) -> tuple[str, int] | Outcome:
+    """socket(AF_UNIX, SOCK_DGRAM) takes a descriptor before the path is looked at."""
+    path = check_name(path)
+    if path in ("", DEV_NULL) or len(path.encode()) > UNIX_PATH_MAX:
+        raise Unmodelled(f"unix socket path {path!r} (autobind, devices, too long for sun_path)")
+    fd = proc.lowest_free(world.config.nofile)
+    if fd is None:
+        return Errno("EMFILE")
+    return path, fd
+
+
+def op_unix_bind(world: World, proc: Process, path: Any) -> Outcome:
+    """A datagram socket bound to ``path``: a mailbox any actor can connect to."""
+    found = _socket_path(world, proc, path)
+    if not isinstance(found, tuple):
+        return found
+    name, fd = found
+    if name in world.directory:
+        return Errno("EADDRINUSE")
+    end = SocketEnd(dgram=True)
+    world.directory[name] = SocketInode(end)
+    return Value(install(proc, Description(end, O_RDWR, 0), fd, False))
+
+
+def op_unix_connect(world: World, proc: Process, path: Any) -> Outcome:
+    """A datagram socket connected to the one bound at ``path``."""
+    found = _socket_path(world, proc, path)
+    if not isinstance(found, tuple):
+        return found
+    name, fd = found
+    inode = world.directory.get(name)
+    if inode is None:
+        return Errno("ENOENT")
+    if not isinstance(inode, SocketInode) or inode.end is None or inode.end.closed:
+        return Errno("ECONNREFUSED")  # not a socket, or nobody is bound any more
+    end = SocketEnd(dgram=True, peer=inode.end)
+    return Value(install(proc, Description(end, O_RDWR, 0), fd, False))

@@ -14,8 +14,15 @@ matter for what a reader sees (``net/unix/af_unix.c``):
 * unread segments of a closed end are discarded, releasing any descriptions
   still in flight.
 
+Datagram sockets (``unix_bind``/``unix_connect``) use the same objects with
+``dgram`` set: a segment is then one datagram, a read takes one datagram
+(the rest of it is discarded), there is no end of file, and sending needs a
+connected peer (ENOTCONN); a send to a peer that has been closed fails once
+with ECONNREFUSED and forgets the peer (ENOTCONN afterwards). No SIGPIPE.
+
 Send-buffer accounting is not modelled: the model refuses (Unmodelled) to
-queue more than a conservative budget, below which no send can block.
+queue more than a conservative budget, below which no send can block
+(for datagrams: 10 queued, the smallest default of net.unix.max_dgram_qlen).
 """
 
 from __future__ import annotations
@@ -36,6 +43,9 @@ class Segment:
 
 @dataclass(eq=False)
 class SocketEnd:
+    #: SOCK_DGRAM (from unix_bind/unix_connect) rather than a stream pair
+    dgram: bool = False
+    #: the stream peer, or the datagram socket this one is connected to
     peer: SocketEnd | None = None
     queue: list[Segment] = field(default_factory=list)
     #: sk_err, reported (and cleared) by the next read on an empty queue

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ..outcome import Errno, Outcome, Value
 from .constants import (
+    DGRAM_MODEL_QUEUE,
     O_NONBLOCK,
     SIGPIPE,
     SOCKET_MODEL_BUDGET,
@@ -41,6 +42,8 @@ def socket_send(world: World, proc: Process, desc: Description, data: bytes,
                 passed: Description | None = None) -> Outcome:
     """write() or sendmsg(): queue ``data`` (and a description) at the peer."""
     end = _end(desc)
+    if end.dgram:
+        return _dgram_send(world, end, data, passed)
     peer = end.peer
     if end.peer_closed or peer is None or peer.closed:
         deliver_signal(world, proc, SIGPIPE)
@@ -62,6 +65,25 @@ def socket_send(world: World, proc: Process, desc: Description, data: bytes,
     return Value(len(data))
 
 
+def _dgram_send(world: World, end: SocketEnd, data: bytes,
+                passed: Description | None) -> Outcome:
+    target = end.peer
+    if target is None:
+        return Errno("ENOTCONN")
+    if target.closed:
+        end.peer = None  # unix_dgram_sendmsg forgets a dead peer
+        return Errno("ECONNREFUSED")
+    if len(target.queue) >= DGRAM_MODEL_QUEUE:
+        raise Unmodelled("a datagram queue so long that a send could block")
+    segment = Segment(bytearray(data))
+    if passed is not None:
+        passed.refs += 1
+        segment.passed.append(passed)
+    target.queue.append(segment)
+    world.wake_all(target.readers)
+    return Value(len(data))
+
+
 def socket_recv(world: World, proc: Process, desc: Description, count: int | None,
                 resumed: bool = False) -> Outcome | None:
     """read(count) when count is an int, recvfd when it is None."""
@@ -76,7 +98,7 @@ def socket_recv(world: World, proc: Process, desc: Description, count: int | Non
         if end.err is not None:
             err, end.err = end.err, None
             return Errno(err)
-        if end.peer_closed:
+        if end.peer_closed and not end.dgram:
             return Value(None if count is None else b"")
         if desc.flags & O_NONBLOCK:
             return Errno("EAGAIN")
@@ -87,6 +109,13 @@ def socket_recv(world: World, proc: Process, desc: Description, count: int | Non
         return None
     if count is None:
         return _recvfd(world, proc, end)
+    if end.dgram:
+        # One datagram per read; what does not fit is lost, and so are any
+        # descriptors it carried.
+        datagram = end.queue.pop(0)
+        for lost in datagram.passed:
+            drop_ref(world, lost)
+        return Value(bytes(datagram.data[:count]))
     got = bytearray()
     while end.queue and len(got) < count:
         segment = end.queue[0]
@@ -109,7 +138,7 @@ def _recvfd(world: World, proc: Process, end: SocketEnd) -> Outcome:
     segment = end.queue[0]
     del segment.data[:1]
     passed, segment.passed = segment.passed, []
-    if not segment.data:
+    if not segment.data or end.dgram:  # a datagram is consumed whole
         end.queue.pop(0)
     if not passed:
         return Value(None)
