@@ -14,6 +14,8 @@ scheduler, and the harness has its own per-step deadline that reports
 
 from __future__ import annotations
 
+from typing import Any
+
 PROFILES: dict[str, dict[str, int]] = {
     "quick": {"max_examples": 10, "stateful_step_count": 15},
     "dev": {"max_examples": 25, "stateful_step_count": 20},
@@ -28,6 +30,7 @@ def load_profile(name: str) -> None:
     from hypothesis import HealthCheck, settings
 
     values = PROFILES[name]
+    repeatable: dict[str, Any] = {"derandomize": True, "database": None} if name == "quick" else {}
     settings.register_profile(
         f"ipc-{name}",
         max_examples=values["max_examples"],
@@ -36,7 +39,7 @@ def load_profile(name: str) -> None:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                HealthCheck.data_too_large],
         print_blob=True,
-        **({"derandomize": True, "database": None} if name == "quick" else {}),
+        **repeatable,
     )
     settings.load_profile(f"ipc-{name}")
 

@@ -21,6 +21,7 @@ import os
 import signal
 import socket
 import stat
+import struct
 from typing import Any
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -35,6 +36,31 @@ _libc.fcntl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long]
 _libc.syscall.restype = ctypes.c_long
 
 KCMP_FILE = 0
+_CMSG_LEN_ONE_FD = 20  # CMSG_LEN(sizeof(int)) on 64-bit Linux
+_CMSG_SPACE_ONE_FD = 24
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+
+class _MsgHdr(ctypes.Structure):
+    _fields_ = [
+        ("msg_name", ctypes.c_void_p),
+        ("msg_namelen", ctypes.c_uint32),
+        ("msg_iov", ctypes.POINTER(_IoVec)),
+        ("msg_iovlen", ctypes.c_size_t),
+        ("msg_control", ctypes.c_void_p),
+        ("msg_controllen", ctypes.c_size_t),
+        ("msg_flags", ctypes.c_int),
+    ]
+
+
+_libc.sendmsg.argtypes = [ctypes.c_int, ctypes.POINTER(_MsgHdr), ctypes.c_int]
+_libc.sendmsg.restype = ctypes.c_ssize_t
+_libc.recvmsg.argtypes = [ctypes.c_int, ctypes.POINTER(_MsgHdr), ctypes.c_int]
+_libc.recvmsg.restype = ctypes.c_ssize_t
+_libc.waitpid.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.c_int]
 _SYS_KCMP = {"x86_64": 312, "aarch64": 272}
 
 
@@ -164,22 +190,30 @@ class KernelProcessOps:
         return (fds[0], fds[1])
 
     def sendfd(self, sock: int, fd: int) -> int:
-        with socket.socket(fileno=os.dup(sock)) as s:
-            return s.sendmsg([b"F"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fd.to_bytes(4, "little"))])
+        byte = ctypes.create_string_buffer(b"F", 1)
+        iov = _IoVec(ctypes.cast(byte, ctypes.c_void_p), 1)
+        control = ctypes.create_string_buffer(
+            struct.pack("=Qii", _CMSG_LEN_ONE_FD, socket.SOL_SOCKET, socket.SCM_RIGHTS)
+            + struct.pack("=i", fd) + b"\0" * 4, _CMSG_SPACE_ONE_FD)
+        msg = _MsgHdr(None, 0, ctypes.pointer(iov), 1, ctypes.cast(control, ctypes.c_void_p),
+                      _CMSG_SPACE_ONE_FD, 0)
+        return _check(_libc.sendmsg(sock, ctypes.byref(msg), 0))
 
     def recvfd(self, sock: int) -> int | None:
-        # recvmsg without MSG_CMSG_CLOEXEC: the received descriptor is a
-        # plain one at the lowest free number, as a C program would get.
-        # The socket object wraps ``sock`` itself (detached, never closed):
-        # a temporary dup would take the lowest free number first.
-        s = socket.socket(fileno=sock)
-        try:
-            msg, ancdata, _flags, _addr = s.recvmsg(1, socket.CMSG_SPACE(4))
-        finally:
-            s.detach()
-        for level, kind, data in ancdata:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                return int.from_bytes(data[:4], "little")
+        # libc recvmsg, not socket.recvmsg: Python retries on EINTR and would
+        # need a socket object (a dup takes the lowest free number first).
+        # No MSG_CMSG_CLOEXEC: the descriptor arrives as a C program gets it.
+        byte = ctypes.create_string_buffer(1)
+        iov = _IoVec(ctypes.cast(byte, ctypes.c_void_p), 1)
+        control = ctypes.create_string_buffer(_CMSG_SPACE_ONE_FD)
+        msg = _MsgHdr(None, 0, ctypes.pointer(iov), 1, ctypes.cast(control, ctypes.c_void_p),
+                      _CMSG_SPACE_ONE_FD, 0)
+        _check(_libc.recvmsg(sock, ctypes.byref(msg), 0))
+        if msg.msg_controllen < _CMSG_LEN_ONE_FD:
+            return None
+        _len, level, kind, fd = struct.unpack("=Qiii", control.raw[:_CMSG_LEN_ONE_FD])
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            return int(fd)
         return None
 
     def unix_bind(self, path: str) -> int:
@@ -216,10 +250,12 @@ class KernelProcessOps:
         return self.signal_counts.get(sig, 0)
 
     def wait(self, pid: int) -> tuple[str, Any]:
-        _pid, status = os.waitpid(pid, 0)
-        if os.WIFSIGNALED(status):
-            return ("killed", signal.Signals(os.WTERMSIG(status)).name)
-        return ("exited", os.WEXITSTATUS(status))
+        # libc waitpid: os.waitpid retries on EINTR, which a C program sees.
+        status = ctypes.c_int()
+        _check(_libc.waitpid(pid, ctypes.byref(status), 0))
+        if os.WIFSIGNALED(status.value):
+            return ("killed", signal.Signals(os.WTERMSIG(status.value)).name)
+        return ("exited", os.WEXITSTATUS(status.value))
 
     def setvar(self, name: str, value: int) -> int:
         self.variables[name] = value

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..backends.ops import OPS, ActorRef
-from ..outcome import BLOCKED, Errno, Killed, Outcome, Value, from_wait_status
+from ..outcome import BLOCKED, Errno, Exited, Killed, Outcome, Value, from_wait_status
 from . import procfs, protocol
 from .actor import control_fd_floor
 from .zygote import ZygoteClient
@@ -412,7 +412,7 @@ class Scenario:
             for waiter in self.trace[-1:]:
                 if waiter.op == "wait" and waiter.args and waiter.args[0] == ActorRef(name):
                     kind, detail = waiter.outcome.detail
-                    record.events[name] = Killed(detail) if kind == "killed" else Value(detail)
+                    record.events[name] = Killed(detail) if kind == "killed" else Exited(detail)
 
 
 def _readable(channels: list[socket.socket], wait: float) -> set[int]:
