@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ..outcome import Outcome
+from ..outcome import BLOCKED, Outcome
 from .scenario import Scenario
 
 
@@ -47,12 +47,18 @@ class CheckedScenario:
         got = self.real.actors[actor].do(op, *args)
         step = self.real.trace[-1]
         step.expected = expected
-        if got != expected:
+        events = dict(step.events)
+        if got == BLOCKED and expected != BLOCKED and events.get(actor) == expected:
+            # The call slept on its way to completing within this step (a
+            # big write with a reader draining it): the harness saw it asleep
+            # once, then saw it finish while settling. Same behavior.
+            del events[actor]
+        elif got != expected:
             raise Mismatch(f"{actor}: {op}{args!r}: the system gave {got}, the model predicts {expected}")
         predicted = self.model.settle()
-        if predicted != step.events:
+        if predicted != events:
             raise Mismatch(
-                f"after {actor}: {op}{args!r}: the system then showed {_events(step.events)}, "
+                f"after {actor}: {op}{args!r}: the system then showed {_events(events)}, "
                 f"the model predicts {_events(predicted)}"
             )
         return got
