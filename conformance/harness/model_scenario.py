@@ -17,38 +17,13 @@ from typing import Any
 from ..backends.ops import OPS
 from ..outcome import BLOCKED, Outcome
 from . import scenario as scenario_mod
-from .scenario import HarnessError, Step
+from .scenario import ActorHandle, HarnessError, Step
 
 
-class ModelActor:
-    def __init__(self, scenario: ModelScenario, name: str) -> None:
-        self.scenario = scenario
-        self.name = name
-        self.pid = -1
-        self.pending: tuple[str, tuple[Any, ...]] | None = None
-        self.completion: Outcome | None = None
-        self.death: Outcome | None = None
+class ModelActor(ActorHandle):
+    """An actor that exists only in the model."""
 
-    @property
-    def alive(self) -> bool:
-        return self.death is None
-
-    @property
-    def blocked(self) -> bool:
-        return self.pending is not None
-
-    def do(self, op: str, *args: Any) -> Outcome:
-        return self.scenario.step(self, op, args)
-
-    def call(self, op: str, *args: Any) -> Any:
-        outcome = self.do(op, *args)
-        if outcome.kind != "value":
-            raise AssertionError(f"{self.name}: {op}{args!r} {outcome}, but the scenario needs it to succeed")
-        return outcome.detail
-
-    def fork(self, child: str) -> ModelActor:
-        self.call("fork", child)
-        return self.scenario.actors[child]
+    pid = -1
 
 
 class ModelScenario:

@@ -90,16 +90,12 @@ RECENT: list[Scenario] = []
 COUNT = [0]
 
 
-class Actor:
-    """The harness's handle on one actor process."""
+class ActorHandle:
+    """What a spec holds for an actor: the same on the kernel and on the model."""
 
-    def __init__(self, scenario: Scenario, name: str, pid: int, channel: socket.socket,
-                 root: bool) -> None:
+    def __init__(self, scenario: Any, name: str) -> None:
         self.scenario = scenario
         self.name = name
-        self.pid = pid
-        self.channel = channel
-        self.root = root
         self.pending: tuple[str, tuple[Any, ...]] | None = None
         self.completion: Outcome | None = None
         self.death: Outcome | None = None
@@ -114,7 +110,7 @@ class Actor:
 
     def do(self, op: str, *args: Any) -> Outcome:
         """Perform ``op`` and return its outcome (possibly ``blocked``)."""
-        return self.scenario.step(self, op, args)
+        return self.scenario.step(self, op, args)  # type: ignore[no-any-return]
 
     def call(self, op: str, *args: Any) -> Any:
         """Perform ``op``, which must succeed; return its value."""
@@ -125,9 +121,20 @@ class Actor:
             )
         return outcome.detail
 
-    def fork(self, child: str) -> Actor:
+    def fork(self, child: str) -> Any:
         self.call("fork", child)
         return self.scenario.actors[child]
+
+
+class Actor(ActorHandle):
+    """The harness's handle on one actor process."""
+
+    def __init__(self, scenario: Scenario, name: str, pid: int, channel: socket.socket,
+                 root: bool) -> None:
+        super().__init__(scenario, name)
+        self.pid = pid
+        self.channel = channel
+        self.root = root
 
     def __repr__(self) -> str:
         return f"<actor {self.name} pid {self.pid}>"
