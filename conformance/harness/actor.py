@@ -113,6 +113,9 @@ def serve(control: socket.socket, ops: Any) -> NoReturn:
             os._exit(args[0])
         if op == "fork":
             reply, fds = _fork_child(control, ops)
+        elif op == "__chdir__":  # a pooled actor learns its scenario's directory
+            os.chdir(args[0])
+            reply = ("value", 0)
         else:
             try:
                 reply = ("value", getattr(ops, op)(*args))

@@ -175,13 +175,17 @@ class Scenario:
             raise HarnessError(f"actor name {name!r} is already used in this scenario")
         try:
             pid, channel = self.zygote.spawn(self.dir)
+            # Actors are forked ahead of time; this one now moves into the
+            # scenario's directory before it takes its first step.
+            protocol.send(channel, ("__chdir__", (self.dir,)))
+            protocol.recv(channel)
         except (OSError, RuntimeError, protocol.ChannelClosed) as exc:
             raise HarnessError(f"could not spawn actor {name}: {exc}") from exc
         actor = Actor(self, name, pid, channel, root=True)
         self.actors[name] = actor
         self.sessions.add(pid)
         self.trace.append(Step(name, "spawn", (), Value(ActorRef(name))))
-        self._settle(self.trace[-1])
+        self._settle(self.trace[-1], replied=actor)
         return actor
 
     def close(self) -> None:
@@ -224,7 +228,7 @@ class Scenario:
         outcome = self._await_reply(actor, op, args)
         record = Step(actor.name, op, args, outcome)
         self.trace.append(record)
-        self._settle(record)
+        self._settle(record, replied=actor if outcome.kind in ("value", "errno") else None)
         return outcome
 
     def settle(self) -> dict[str, Outcome]:
@@ -368,8 +372,13 @@ class Scenario:
             )
         return outcome
 
-    def _settle(self, record: Step) -> None:
-        """Wait until every actor is quiescent; record completions and deaths."""
+    def _settle(self, record: Step, replied: Actor | None = None) -> None:
+        """Wait until every actor is quiescent; record completions and deaths.
+
+        ``replied`` is the actor whose reply ended the step: it has nothing
+        left to do but return to its channel, so it counts as idle at once
+        (unless its channel shows it died).
+        """
         limit = time.monotonic() + self.step_timeout
         backoff = Backoff()
         wait = 0.0
@@ -381,6 +390,8 @@ class Scenario:
                 if actor.channel.fileno() in readable:
                     self._event(actor, record)
                     busy = True
+                    continue
+                if actor is replied and not actor.pending:
                     continue
                 task = procfs.read_task(actor.pid)
                 if actor.pending and self._asleep_in_op(task):

@@ -44,14 +44,52 @@ def load_backend(path: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
+#: idle actors forked ahead of time, so a spawn hands one out at once and the
+#: next fork happens while the scenario is already running
+POOL_SIZE = 2
+
+
+class _Pool:
+    """Actors forked in advance, idle in their control channel."""
+
+    def __init__(self, backend: Any, channel: socket.socket) -> None:
+        self.backend = backend
+        self.channel = channel
+        self.ready: dict[int, socket.socket] = {}
+
+    def fork(self) -> tuple[int, socket.socket]:
+        here, there = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = os.fork()
+        if pid == 0:
+            self.channel.close()
+            here.close()
+            for other in self.ready.values():
+                other.close()
+            control = prepare_root_actor(there, "/")
+            serve_actor(control, self.backend(control.fileno()))
+        there.close()
+        return pid, here
+
+    def take(self) -> tuple[int, socket.socket]:
+        if self.ready:
+            pid = next(iter(self.ready))
+            return pid, self.ready.pop(pid)
+        return self.fork()
+
+    def refill(self) -> None:
+        while len(self.ready) < POOL_SIZE:
+            pid, here = self.fork()
+            self.ready[pid] = here
+
+
 def serve(sock_fd: int, backend_path: str) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     reset_signals()  # once here, so actors inherit default dispositions
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness decides when we go
-    backend = load_backend(backend_path)
     channel = socket.socket(fileno=sock_fd)
+    pool = _Pool(load_backend(backend_path), channel)
     while True:
         try:
             request, _fds = protocol.recv(channel)
@@ -59,23 +97,17 @@ def serve(sock_fd: int, backend_path: str) -> None:
             break
         kind = request[0]
         if kind == "spawn":
-            here, there = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            pid = os.fork()
-            if pid == 0:
-                channel.close()
-                here.close()
-                control = prepare_root_actor(there, request[1])
-                serve_actor(control, backend(control.fileno()))
-            there.close()
+            pid, here = pool.take()
             protocol.send(channel, ("spawned", pid), [here.fileno()])
             here.close()
+            pool.refill()  # while the harness gets on with its scenario
         elif kind == "reap":
             protocol.send(channel, ("reaped", _reap(request[1])))
         elif kind == "reap_all":
-            protocol.send(channel, ("reaped_all", _reap_all(kill=request[1])))
+            protocol.send(channel, ("reaped_all", _reap_all(request[1], spare=set(pool.ready))))
         else:
             protocol.send(channel, ("error", f"unknown request {kind!r}"))
-    _reap_all(kill=True)
+    _reap_all(kill=True, spare=set())
 
 
 def _reap(pid: int) -> int | None:
@@ -86,28 +118,34 @@ def _reap(pid: int) -> int | None:
     return status
 
 
-def _reap_all(kill: bool = False) -> dict[int, int]:
+def _reap_all(kill: bool, spare: set[int]) -> dict[int, int]:
     """Reap every child that has exited; with kill, end all actors first.
 
     Every root actor leads its own process group (it called setsid), and
     forked actors stay in it, so one killpg per group ends a whole tree.
+    The ``spare`` actors (the idle pool) are left alone.
     """
-    if kill:
-        for child in _children():
-            try:
-                os.killpg(os.getpgid(child), signal.SIGKILL)
-                os.kill(child, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
     statuses: dict[int, int] = {}
     while True:
+        targets = [child for child in _children() if child not in spare]
+        if kill:
+            for child in targets:
+                try:
+                    os.killpg(os.getpgid(child), signal.SIGKILL)
+                    os.kill(child, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         try:
-            pid, status = os.waitpid(-1, 0 if kill else os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return statuses
-        if pid == 0:
+        if pid and pid not in spare:
+            statuses[pid] = status
+            continue
+        if not kill or not targets:
             return statuses
-        statuses[pid] = status
+        # killed children are not zombies yet: wait for the next to exit
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
 
 
 def _children() -> list[int]:
