@@ -33,7 +33,7 @@ from .backends import BackendInfo, UnknownBackend, resolve
 from .clauses import REGISTRY
 from .harness import scenario as scenario_mod
 from .harness.isolation import LeakGuard, enter_private_ipc_namespace
-from .harness.scenario import HarnessError, Scenario
+from .harness.scenario import BackendUnsupported, HarnessError, Scenario
 from .harness.zygote import ZygoteClient
 from .profiles import PROFILES, load_profile
 from .results import RunRecorder, classify, test_record
@@ -174,6 +174,15 @@ def _ipc_leak_guard(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 # -- outcomes ---------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    try:
+        return (yield)
+    except BackendUnsupported as exc:
+        pytest.skip(f"unsupported: {exc}")
+
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield

@@ -22,7 +22,7 @@ import pytest
 from .clauses import REGISTRY
 from .harness import scenario as scenario_mod
 from .harness.reproducer import write_reproducer
-from .harness.scenario import BackendUnsupported, HarnessError
+from .harness.scenario import HarnessError
 
 SEVERITY = ("failed", "broken", "expected-fail", "passed", "unsupported")
 
@@ -57,8 +57,6 @@ def classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[st
         return ("unsupported", reason)
     exc = call.excinfo.value if call.excinfo else None
     message = _one_line(str(exc)) if exc is not None else report.longreprtext[-300:]
-    if isinstance(exc, BackendUnsupported):
-        return ("unsupported", f"the backend cannot do this: {message}")
     if exc is None or _is_harness_error(exc):
         return ("broken", message)
     if call.when != "call":

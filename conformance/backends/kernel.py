@@ -61,6 +61,40 @@ _libc.sendmsg.restype = ctypes.c_ssize_t
 _libc.recvmsg.argtypes = [ctypes.c_int, ctypes.POINTER(_MsgHdr), ctypes.c_int]
 _libc.recvmsg.restype = ctypes.c_ssize_t
 _libc.waitpid.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.c_int]
+
+
+class _SigInfo(ctypes.Structure):
+    """The head of siginfo_t for kill/sigqueue/SIGCHLD senders (x86_64, aarch64)."""
+
+    _fields_ = [
+        ("si_signo", ctypes.c_int),
+        ("si_errno", ctypes.c_int),
+        ("si_code", ctypes.c_int),
+        ("_pad", ctypes.c_int),
+        ("si_pid", ctypes.c_int),
+        ("si_uid", ctypes.c_uint),
+        ("si_value", ctypes.c_long),  # sigval for SI_QUEUE; si_status for SIGCHLD
+        ("_rest", ctypes.c_byte * 104),
+    ]
+
+
+class _SigSet(ctypes.Structure):
+    _fields_ = [("bits", ctypes.c_ulong * 16)]
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+def _sigset(sigs: tuple[int, ...]) -> _SigSet:
+    mask = _SigSet()
+    for sig in sigs:
+        mask.bits[(sig - 1) // 64] |= 1 << ((sig - 1) % 64)
+    return mask
+
+
+_SI_CODES = {0: "SI_USER", -1: "SI_QUEUE", 1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED"}
+_libc.sigqueue.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
 _SYS_KCMP = {"x86_64": 312, "aarch64": 272}
 
 
@@ -248,6 +282,28 @@ class KernelProcessOps:
 
     def signal_count(self, sig: int) -> int:
         return self.signal_counts.get(sig, 0)
+
+    def sigprocmask(self, how: str, sigs: tuple[int, ...]) -> tuple[int, ...]:
+        hows = {"block": signal.SIG_BLOCK, "unblock": signal.SIG_UNBLOCK, "set": signal.SIG_SETMASK}
+        if how not in hows:
+            raise ValueError(f"unknown sigprocmask how {how!r}")
+        return tuple(sorted(int(s) for s in signal.pthread_sigmask(hows[how], sigs)))
+
+    def sigpending(self) -> tuple[int, ...]:
+        return tuple(sorted(int(s) for s in signal.sigpending()))
+
+    def sigtimedwait(self, sigs: tuple[int, ...], timeout_ns: int) -> dict[str, Any]:
+        # libc sigtimedwait with our own siginfo_t: Python's struct_siginfo
+        # has no si_value, which is what sigqueue carries.
+        info = _SigInfo()
+        mask = _sigset(sigs)
+        ts = _Timespec(timeout_ns // 1_000_000_000, timeout_ns % 1_000_000_000)
+        signo = _check(_libc.sigtimedwait(ctypes.byref(mask), ctypes.byref(info), ctypes.byref(ts)))
+        return {"signo": signo, "code": _SI_CODES.get(info.si_code, info.si_code),
+                "pid": info.si_pid, "value": info.si_value}
+
+    def sigqueue(self, pid: int, sig: int, value: int) -> int:
+        return _check(_libc.sigqueue(pid, sig, ctypes.c_void_p(value)))
 
     def wait(self, pid: int) -> tuple[str, Any]:
         # libc waitpid: os.waitpid retries on EINTR, which a C program sees.

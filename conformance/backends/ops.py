@@ -77,6 +77,13 @@ OPS: dict[str, OpSpec] = {
                "0; disposition is 'default', 'ignore' or 'count'"),
         OpSpec("signal_count", "signal_count(sig: int)",
                "how many times a 'count' handler has run for sig"),
+        OpSpec("sigprocmask", "sigprocmask(how: str, sigs: tuple[int, ...])",
+               "the previous mask as a sorted tuple; how is 'block', 'unblock' or 'set'"),
+        OpSpec("sigpending", "sigpending()", "sorted tuple of signals pending for the process"),
+        OpSpec("sigtimedwait", "sigtimedwait(sigs: tuple[int, ...], timeout_ns: int)",
+               "{'signo', 'code', 'pid', 'value'} of one accepted signal (pid as the sender); "
+               "EAGAIN when none arrives in time", ("rt_sigtimedwait",)),
+        OpSpec("sigqueue", "sigqueue(target: ActorRef, sig: int, value: int)", "0"),
         OpSpec("setvar", "setvar(name: str, value: int)", "0"),
         OpSpec("getvar", "getvar(name: str)", "the value, or None"),
         OpSpec("socketpair", "socketpair()", "(fd, fd): an AF_UNIX stream pair"),

@@ -15,9 +15,10 @@ import tempfile
 from typing import Any
 
 from ..backends.ops import OPS
+from ..models.errors import Unmodelled
 from ..outcome import BLOCKED, Outcome
 from . import scenario as scenario_mod
-from .scenario import ActorHandle, HarnessError, Step
+from .scenario import ActorHandle, BackendUnsupported, HarnessError, Step
 
 
 class ModelActor(ActorHandle):
@@ -65,7 +66,10 @@ class ModelScenario:
             raise HarnessError(f"unknown operation {op!r}")
         if actor.pending:
             raise HarnessError(f"{actor.name} is still blocked in {actor.pending[0]}")
-        outcome = self.model.step(actor.name, op, *args)
+        try:
+            outcome = self.model.step(actor.name, op, *args)
+        except Unmodelled as exc:
+            raise BackendUnsupported(f"the model does not cover {op}: {exc}") from exc
         if op == "fork" and outcome.kind == "value":
             self.actors[args[0]] = ModelActor(self, args[0])
         if outcome == BLOCKED:

@@ -81,6 +81,9 @@ def main():
                 if op == "settle":
                     now_events = sc.settle()
                     now = None
+                elif op == "finish":
+                    now = sc.actors[actor].finish()
+                    now_events = sc.trace[-1].events
                 else:
                     now = sc.actors[actor].do(op, *args)
                     now_events = sc.trace[-1].events

@@ -35,17 +35,18 @@ from .zygote import ZygoteClient
 #: the calls an idle actor sleeps in while it waits for its next command
 _IDLE_SYSCALLS = ("recvmsg", "recvfrom")
 #: fields of System V stat results that hold a pid, and semctl's GETPID
-_PID_FIELDS = ("lspid", "lrpid", "cpid", "lpid")
+_PID_FIELDS = ("lspid", "lrpid", "cpid", "lpid", "pid")
 _GETPID = 11
 #: operations that legitimately sleep while they run to completion
 _NEVER_BLOCKED = ("shell",)
 
 
-class BackendUnsupported(Exception):
+class BackendUnsupported(BaseException):
     """The backend under test cannot express an operation the spec needs.
 
     The plugin reports the clause as ``unsupported`` for that backend, with
-    the backend's reason — never silently skipped.
+    the backend's reason — never silently skipped. A BaseException, so that
+    Hypothesis passes it straight through instead of shrinking it as a bug.
     """
 
 
@@ -124,6 +125,10 @@ class ActorHandle:
     def fork(self, child: str) -> Any:
         self.call("fork", child)
         return self.scenario.actors[child]
+
+    def finish(self, within: float | None = None) -> Outcome:
+        """Wait for this actor's blocked call to end by itself (a timeout under test)."""
+        return self.scenario.finish(self, within)  # type: ignore[no-any-return]
 
 
 class Actor(ActorHandle):
@@ -238,6 +243,27 @@ class Scenario:
         if record.events:
             self.trace.append(record)
         return record.events
+
+    def finish(self, actor: Actor, within: float | None = None) -> Outcome:
+        """Wait until ``actor``'s pending call completes on its own.
+
+        For calls whose timeout is the behavior under test (``semtimedop``,
+        ``sigtimedwait``): the wait ends when the reply arrives, not after a
+        fixed time; ``within`` (default: the step deadline) only bounds it.
+        """
+        if not actor.pending:
+            raise HarnessError(f"{actor.name} has no pending call to finish")
+        limit = time.monotonic() + (within if within is not None else self.step_timeout)
+        backoff = Backoff()
+        while not _readable([actor.channel], backoff.next()):
+            if time.monotonic() > limit:
+                raise HarnessError(f"{actor.name}: {actor.pending[0]} did not finish in time")
+        record = Step(actor.name, "finish", (), BLOCKED)
+        self._event(actor, record)
+        record.outcome = record.events.pop(actor.name)
+        self.trace.append(record)
+        self._settle(record)
+        return record.outcome
 
     def expect(self, outcome: Outcome, wanted: Outcome, why: str = "") -> None:
         """Assert that a step's outcome is ``wanted``, recording the expectation.
