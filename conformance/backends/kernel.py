@@ -86,6 +86,29 @@ class _Timespec(ctypes.Structure):
     _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
 
 
+_DOMAINS = {"unix": socket.AF_UNIX, "inet": socket.AF_INET}
+_TYPES = {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM,
+          "seqpacket": socket.SOCK_SEQPACKET}
+
+
+class _Borrowed(socket.socket):
+    """A socket object over a descriptor it does not own (never closes it)."""
+
+    def __del__(self) -> None:
+        self.detach()
+
+
+def _borrowed(fd: int) -> socket.socket:
+    return _Borrowed(fileno=fd)
+
+
+def _address(address: str | int) -> Any:
+    """A path for AF_UNIX sockets, a loopback port for AF_INET ones."""
+    if isinstance(address, int):
+        return ("127.0.0.1", address)
+    return address
+
+
 def _sigset(sigs: tuple[int, ...]) -> _SigSet:
     mask = _SigSet()
     for sig in sigs:
@@ -249,6 +272,37 @@ class KernelProcessOps:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             return int(fd)
         return None
+
+    def socket(self, domain: str, type: str) -> int:  # noqa: A002 - the call's own word
+        return _check(_libc.socket(_DOMAINS[domain], _TYPES[type], 0))
+
+    def bind(self, fd: int, address: str | int) -> int:
+        _borrowed(fd).bind(_address(address))
+        return 0
+
+    def listen(self, fd: int, backlog: int) -> int:
+        return _check(_libc.listen(fd, backlog))
+
+    def accept(self, fd: int) -> int:
+        # libc accept: Python's socket.accept sets close-on-exec and retries on EINTR
+        return _check(_libc.accept(fd, None, None))
+
+    def connect(self, fd: int, address: str | int) -> int:
+        code = _borrowed(fd).connect_ex(_address(address))
+        if code:
+            raise OSError(code, os.strerror(code))
+        return 0
+
+    def local_port(self, fd: int) -> int:
+        return int(_borrowed(fd).getsockname()[1])
+
+    def shutdown(self, fd: int, how: int) -> int:
+        return _check(_libc.shutdown(fd, how))
+
+    def socketpair_of(self, type: str) -> tuple[int, int]:  # noqa: A002
+        fds = (ctypes.c_int * 2)()
+        _check(_libc.socketpair(socket.AF_UNIX, _TYPES[type], 0, fds))
+        return (fds[0], fds[1])
 
     def unix_bind(self, path: str) -> int:
         # A socketpair can only be shared by inheritance; a name bound in
