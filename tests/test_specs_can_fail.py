@@ -21,7 +21,7 @@ from conformance.clauses import REGISTRY
 from tests.mutants import load_all
 
 ROOT = Path(__file__).resolve().parent.parent
-PROVEN_FAMILIES = ("fd", "pipe", "fifo", "signal", "socket")
+PROVEN_FAMILIES = ("fd", "pipe", "fifo", "signal", "socket", "mmap")
 MUTANTS = load_all()
 
 

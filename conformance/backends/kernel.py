@@ -86,6 +86,18 @@ class _Timespec(ctypes.Structure):
     _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
 
 
+_PROT_READ, _PROT_WRITE = 1, 2
+_MAP_SHARED, _MAP_PRIVATE, _MAP_ANONYMOUS = 0x01, 0x02, 0x20
+_MS_SYNC = 4
+_MAP_FAILED = ctypes.c_void_p(-1).value
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_long]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_libc.msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_libc.ftruncate.argtypes = [ctypes.c_int, ctypes.c_long]
+
 _DOMAINS = {"unix": socket.AF_UNIX, "inet": socket.AF_INET}
 _TYPES = {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM,
           "seqpacket": socket.SOCK_SEQPACKET}
@@ -163,6 +175,7 @@ class KernelProcessOps:
     def __init__(self, control_fd: int = -1) -> None:
         self.control_fd = control_fd
         self.variables: dict[str, int] = {}
+        self.mappings: dict[int, tuple[int, int]] = {}  # handle -> (address, length)
         self.signal_counts: dict[int, int] = {}
 
     # -- descriptors ---------------------------------------------------
@@ -273,6 +286,53 @@ class KernelProcessOps:
             return int(fd)
         return None
 
+    # -- memory maps -----------------------------------------------------
+    def ftruncate(self, fd: int, length: int) -> int:
+        return _check(_libc.ftruncate(fd, length))
+
+    def mmap(self, fd: int, length: int, prot: str, kind: str) -> int:
+        flags = {"shared": _MAP_SHARED, "private": _MAP_PRIVATE,
+                 "shared-anon": _MAP_SHARED | _MAP_ANONYMOUS,
+                 "private-anon": _MAP_PRIVATE | _MAP_ANONYMOUS}[kind]
+        protection = {"r": _PROT_READ, "rw": _PROT_READ | _PROT_WRITE}[prot]
+        addr = _libc.mmap(None, length, protection, flags, -1 if "anon" in kind else fd, 0)
+        if addr == _MAP_FAILED:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        handle = min(set(range(len(self.mappings) + 1)) - set(self.mappings))
+        self.mappings[handle] = (addr, length)
+        return handle
+
+    def _mapped(self, handle: int, offset: int, count: int) -> int:
+        # The backend's own bounds check: within the pages the mapping covers
+        # the kernel decides (SIGBUS past the file's end); beyond them lies
+        # unrelated memory, which a spec must never reach.
+        if handle not in self.mappings:
+            raise OSError(22, "no such mapping handle")
+        addr, length = self.mappings[handle]
+        pages = -(-length // _PAGE) * _PAGE
+        if offset < 0 or offset + count > pages:
+            raise OSError(14, "outside the mapped pages")
+        return int(addr) + offset
+
+    def map_write(self, handle: int, offset: int, data: bytes) -> int:
+        ctypes.memmove(self._mapped(handle, offset, len(data)), data, len(data))
+        return len(data)
+
+    def map_read(self, handle: int, offset: int, count: int) -> bytes:
+        return ctypes.string_at(self._mapped(handle, offset, count), count)
+
+    def msync(self, handle: int) -> int:
+        addr, length = self.mappings[handle]
+        return _check(_libc.msync(addr, length, _MS_SYNC))
+
+    def munmap(self, handle: int) -> int:
+        if handle not in self.mappings:
+            raise OSError(22, "no such mapping handle")
+        addr, length = self.mappings.pop(handle)
+        return _check(_libc.munmap(addr, length))
+
+    # -- sockets ---------------------------------------------------------
     def socket(self, domain: str, type: str) -> int:  # noqa: A002 - the call's own word
         return _check(_libc.socket(_DOMAINS[domain], _TYPES[type], 0))
 

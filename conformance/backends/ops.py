@@ -105,6 +105,16 @@ OPS: dict[str, OpSpec] = {
         OpSpec("shutdown", "shutdown(fd: int, how: int)", "0"),
         OpSpec("socketpair_of", "socketpair_of(type: str)",
                "(fd, fd): an AF_UNIX pair of 'stream', 'dgram' or 'seqpacket' sockets"),
+        OpSpec("ftruncate", "ftruncate(fd: int, length: int)", "0"),
+        OpSpec("mmap", "mmap(fd: int, length: int, prot: str, kind: str)",
+               "a mapping handle (lowest unused small int); prot 'r' or 'rw'; kind 'shared', "
+               "'private', 'shared-anon' or 'private-anon' (fd ignored for anonymous)"),
+        OpSpec("map_write", "map_write(handle: int, offset: int, data: bytes)",
+               "bytes stored; touching a page past the file's end kills with SIGBUS, writing a "
+               "read-only mapping with SIGSEGV"),
+        OpSpec("map_read", "map_read(handle: int, offset: int, count: int)", "bytes"),
+        OpSpec("msync", "msync(handle: int)", "0"),
+        OpSpec("munmap", "munmap(handle: int)", "0"),
         OpSpec("open_proc_fd", "open_proc_fd(owner: ActorRef, fd: int, flags: int)",
                "new descriptor for /proc/<owner>/fd/<fd>", ("open", "openat")),
         OpSpec("wait", "wait(child: ActorRef)",
