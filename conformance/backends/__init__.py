@@ -33,8 +33,13 @@ class BackendInfo:
 BUILTIN: dict[str, BackendInfo] = {
     "kernel": BackendInfo(
         "kernel", "conformance.backends.kernel:KernelProcessOps",
-        ("fd", "pipe", "fifo", "signal"),
+        ("fd", "pipe", "fifo", "signal", "sysv"),
         "the running kernel through libc system calls (ctypes)",
+    ),
+    "sysv_ipc": BackendInfo(
+        "sysv_ipc", "conformance.backends.sysv_ipc_backend:SysvIpcOps",
+        ("fd", "pipe", "fifo", "sysv"),
+        "System V IPC through the sysv_ipc library; everything else as the kernel backend",
     ),
     "model": BackendInfo(
         "model", None, ("fd", "pipe", "fifo", "signal"),

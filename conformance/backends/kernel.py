@@ -24,6 +24,8 @@ import stat
 import struct
 from typing import Any
 
+from .sysv_kernel import SysVKernelOps
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.read.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
 _libc.read.restype = ctypes.c_ssize_t
@@ -167,7 +169,7 @@ def _unix_dgram(path: str, how: str) -> int:
     return fd
 
 
-class KernelProcessOps:
+class KernelProcessOps(SysVKernelOps):
     """Descriptor, pipe, FIFO and process operations on the running kernel."""
 
     name = "kernel"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import importlib
 import os
 import resource
 import signal
@@ -129,3 +130,24 @@ def serve(control: socket.socket, ops: Any) -> NoReturn:
         protocol.send(control, reply, fds)
         for fd in fds:
             os.close(fd)
+
+
+def resume(fd: int, backend_path: str, ignored: str = "") -> NoReturn:
+    """Serve control channel ``fd`` again in a freshly exec'd interpreter.
+
+    The ``exec_self`` operation re-executes an actor with a small program
+    that calls this: it puts back the signal dispositions Python's start-up
+    changed (``ignored`` lists, comma-separated, those of SIGPIPE, SIGXFSZ
+    and SIGINT that were ignored before the exec), sets close-on-exec on the
+    channel again, makes a fresh instance of the backend ``module:Class``,
+    and replies to ``exec_self`` from the new image before serving on.
+    """
+    was_ignored = {int(s) for s in ignored.split(",") if s}
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN if int(sig) in was_ignored else signal.SIG_DFL)
+    fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
+    module_name, _, attr = backend_path.partition(":")
+    ops = getattr(importlib.import_module(module_name), attr)(fd)
+    control = socket.socket(fileno=fd)
+    protocol.send(control, ("value", 0))
+    serve(control, ops)

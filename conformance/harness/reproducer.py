@@ -25,6 +25,7 @@ _EMBEDDED = (
     "conformance.backends",
     "conformance.backends.ops",
     "conformance.backends.sysv_ops",
+    "conformance.backends.sysv_kernel",
     "conformance.backends.kernel",
     "conformance.harness",
     "conformance.harness.procfs",
