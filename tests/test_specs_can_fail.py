@@ -21,7 +21,8 @@ from conformance.clauses import REGISTRY
 from tests.mutants import load_all
 
 ROOT = Path(__file__).resolve().parent.parent
-PROVEN_FAMILIES = ("fd", "pipe", "fifo", "signal", "socket", "mmap")
+PROVEN_FAMILIES = ("fd", "pipe", "fifo", "signal", "socket", "mmap", "sysv.ipc", "sysv.msg", "sysv.sem",
+                   "sysv.shm")
 MUTANTS = load_all()
 
 
