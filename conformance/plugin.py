@@ -7,7 +7,9 @@ Loaded through the ``pytest11`` entry point, so ``pytest specs/`` and
    the Hypothesis profile, and — when root — moves this process (each xdist
    worker) into a private IPC namespace before any actor exists.
 2. Collection: a test marked with clauses whose requirements this system
-   lacks is skipped as ``unsupported`` with the reason.
+   lacks is skipped as ``unsupported`` with the reason; with
+   ``--ipc-expectations FILE``, a test of a clause the file expects to fail
+   is marked ``xfail`` with the entry's reason (:mod:`conformance.gating.marks`).
 3. Fixtures: ``scenario`` (one per test) and ``new_scenario`` (a factory, one
    scenario per Hypothesis example), both on the selected backend; an
    autouse leak guard checks after every spec that nothing was left behind.
@@ -76,6 +78,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write results.json, report.html and summary.md here")
     group.addoption("--ipc-run-id", dest="ipc_run_id", default=None,
                     help="the run id recorded in results.json")
+    group.addoption("--ipc-expectations", dest="ipc_expectations", action="append", default=[],
+                    metavar="FILE", help="expectations file (TOML): its expected failures run as xfail")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -108,6 +112,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if reason:
                 item.add_marker(pytest.mark.skip(reason=f"unsupported: {reason}"))
                 break
+    if config.getoption("ipc_expectations"):
+        _mark_expected_failures(config, items, backend)
+
+
+def _mark_expected_failures(config: pytest.Config, items: list[pytest.Item], backend: str) -> None:
+    from .gating.expectations import ExpectationsError, System, load_expectations
+    from .gating.marks import mark_expected_failures
+
+    try:
+        expectations = load_expectations(config.getoption("ipc_expectations"))
+    except ExpectationsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    mark_expected_failures(items, expectations, System.here(backend), _clause_ids)
 
 
 def _clause_ids(item: pytest.Item) -> list[str]:

@@ -46,8 +46,8 @@ def _is_assertion(exc: BaseException) -> bool:
 def classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[str, str | None]:
     """One phase of one test as (outcome, reason)."""
     if report.passed:
-        if hasattr(report, "wasxfail"):
-            return ("failed", f"expected to fail ({report.wasxfail}) but passed")
+        # An xfail-marked test that passed (an expectation gone stale) passed:
+        # ``ipc-conformance gate`` reports the stale expectation.
         return ("passed", None)
     if report.skipped:
         if hasattr(report, "wasxfail"):

@@ -7,5 +7,9 @@
 * :mod:`~conformance.report.html`, :mod:`~conformance.report.markdown` --
   ``report.html`` and ``summary.md``, drawn from ``templates/``;
 * :mod:`~conformance.report.console` -- the per-family lines printed at the
-  end of a run.
+  end of a run;
+* :mod:`~conformance.report.merge` -- several runs side by side
+  (``merge.html``, ``merge.md``).
+
+Gating a run on expectations files is :mod:`conformance.gating`.
 """
