@@ -1,12 +1,20 @@
 """``ipc-conformance``: run the suite and work with its results.
 
-    ipc-conformance run [--report-dir DIR] [--backend NAME] [--profile P] [pytest args...]
+    ipc-conformance run [--report-dir DIR] [--backend NAME] [--profile P]
+                        [--expectations FILE ...] [pytest args...]
     ipc-conformance report RESULTS.json [--format html|md|all] [-o DIR]
+    ipc-conformance merge RESULTS.json... -o DIR [--format html|md|all]
+    ipc-conformance gate RESULTS.json [--expectations FILE ...]
     ipc-conformance claims [RESULTS.json]
     ipc-conformance backends
+    ipc-conformance kernels fetch 6.1|6.12|PACKAGE... [--force]
+    ipc-conformance kernels run --kernel 6.1 [--accel auto|kvm|tcg] [--timeout S] [run options...]
+    ipc-conformance kernels list
 
 Bad input (an unknown backend or profile, an unwritable report directory, an
-unreadable results file) is reported in one line on stderr with exit status 2.
+unreadable results or expectations file) is reported in one line on stderr
+with exit status 2. ``gate`` exits 0 when every clause matches its
+expectation and 1 when not, listing the regressions and stale expectations.
 """
 
 from __future__ import annotations
@@ -71,6 +79,7 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str]) -> int:
         raise CliError(str(exc)) from None
     if args.profile not in PROFILES:
         raise CliError(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILES)}")
+    expectations = _checked_expectations(args.expectations, backend=args.backend)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_id = f"{stamp}-{platform.release()}-{args.backend.replace(':', '_')}"
     report_dir = _writable_dir(Path(args.report_dir) if args.report_dir else Path("reports") / run_id)
@@ -83,9 +92,27 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str]) -> int:
         f"--junitxml={report_dir / 'junit.xml'}",
         "-o", "junit_family=xunit2",
         "-p", "no:cacheprovider",
+        *(arg for path in expectations for arg in ("--ipc-expectations", path)),
         *passthrough,
     ]
     return int(pytest.main(pytest_args))
+
+
+def _checked_expectations(paths: list[str], backend: str) -> list[str]:
+    """Validate expectations files before a run (clause ids against the registry); absolute paths."""
+    if not paths:
+        return []
+    from .gating.expectations import ExpectationsError, load_expectations
+    from .gating.known import check_backend_names, check_clause_names, registered_clause_ids_apart
+
+    specs = specs_dir()
+    try:
+        expectations = load_expectations(paths)
+        check_backend_names(expectations, also=[backend])
+        check_clause_names(expectations, registry=lambda: registered_clause_ids_apart(specs))
+    except ExpectationsError as exc:
+        raise CliError(str(exc)) from None
+    return [str(Path(path).resolve()) for path in paths]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -102,6 +129,40 @@ def cmd_report(args: argparse.Namespace) -> int:
     for fmt in formats:
         print(out / ("report.html" if fmt == "html" else "summary.md"))
     return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from .report.merge import write_merge
+    from .report.schema import ReportInputError, load_results
+
+    try:
+        runs = [(path, load_results(Path(path))) for path in args.results]
+    except ReportInputError as exc:
+        raise CliError(str(exc)) from None
+    out = _writable_dir(Path(args.output))
+    formats = ("html", "md") if args.format == "all" else (args.format,)
+    for path in write_merge(runs, out, formats=formats):
+        print(path)
+    return 0
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from .gating.expectations import ExpectationsError, load_expectations
+    from .gating.gate import gate
+    from .gating.known import check_backend_names, check_clause_names
+    from .report.schema import ReportInputError, load_results
+
+    try:
+        results = load_results(Path(args.results))
+        expectations = load_expectations(args.expectations)
+        check_backend_names(expectations, also=[results["provenance"]["backend"]])
+        check_clause_names(expectations, (c["id"] for c in results["clauses"]), args.results)
+    except (ReportInputError, ExpectationsError) as exc:
+        raise CliError(str(exc)) from None
+    verdict = gate(results, expectations, source=args.results)
+    for line in verdict.lines():
+        print(line)
+    return verdict.exit_status
 
 
 def cmd_claims(args: argparse.Namespace) -> int:
@@ -128,11 +189,59 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
 
 def cmd_backends(_args: argparse.Namespace) -> int:
-    from .backends import available
+    """One line per backend: its name, the mechanisms it covers, where it comes from.
 
+    Built-in backends come first, then those registered under the entry-point
+    group ``ipc_conformance.backends``, with the ``module:Class`` they name.
+    """
+    from .backends import BUILTIN, available
+
+    rows = [("backend", "mechanisms", "description")]
     for info in available().values():
-        print(f"{info.name:12} {', '.join(info.mechanisms):28} {info.description}")
+        origin = "" if info.name in BUILTIN else f" ({info.process_ops})"
+        rows.append((info.name, ", ".join(info.mechanisms), info.description + origin))
+    name_width = max(len(row[0]) for row in rows)
+    mech_width = max(len(row[1]) for row in rows)
+    for name, mechanisms, description in rows:
+        print(f"{name:{name_width}}  {mechanisms:{mech_width}}  {description}")
     return 0
+
+
+def cmd_kernels(args: argparse.Namespace, passthrough: list[str]) -> int:
+    """Other kernels under QEMU: see ``conformance/kernels``."""
+    from .kernels import KernelError
+    from .kernels.command import fetch_command, list_command, run_command
+
+    try:
+        if args.kernels_command == "run":
+            return run_command(args.kernel, profile=args.profile, report_dir=args.report_dir,
+                               accel=args.accel, timeout=args.timeout, memory_mb=args.memory,
+                               cpus=args.cpus, passthrough=passthrough)
+        if passthrough:
+            raise CliError(f"unrecognized arguments: {' '.join(passthrough)}")
+        if args.kernels_command == "fetch":
+            return fetch_command(args.kernels, force=args.force)
+        return list_command()
+    except KernelError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _add_kernels_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    kernels = sub.add_parser("kernels", help="run the suite inside other (Debian) kernels under QEMU")
+    actions = kernels.add_subparsers(dest="kernels_command", required=True, parser_class=_Parser)
+    fetch = actions.add_parser("fetch", help="download a Debian kernel and prepare it for booting")
+    fetch.add_argument("kernels", nargs="+", metavar="KERNEL", help="6.1, 6.12 or a linux-image-... package")
+    fetch.add_argument("--force", action="store_true", help="fetch again even if cached")
+    krun = actions.add_parser("run", help="boot a fetched kernel and run the suite inside it")
+    krun.add_argument("--kernel", required=True, help="6.1, 6.12, a release or a package name")
+    krun.add_argument("--profile", default="quick", help="as for run (default quick)")
+    krun.add_argument("--report-dir", help="where to write the report (default reports/<stamp>-<release>-kernel)")
+    krun.add_argument("--accel", default="auto", choices=("auto", "kvm", "tcg"),
+                      help="KVM or software emulation (default: KVM if it can boot the kernel)")
+    krun.add_argument("--timeout", type=float, default=1800.0, help="overall deadline in seconds (default 1800)")
+    krun.add_argument("--memory", type=int, default=2048, help="guest memory in MiB (default 2048)")
+    krun.add_argument("--cpus", type=int, default=2, help="guest CPUs (default 2)")
+    actions.add_parser("list", help="list fetched kernels")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,14 +251,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", help="where to write the report (default reports/<run-id>)")
     run.add_argument("--backend", default="kernel", help="implementation under test (default kernel)")
     run.add_argument("--profile", default="dev", help="quick, dev, ci or thorough (default dev)")
+    run.add_argument("--expectations", action="append", default=[], metavar="FILE",
+                     help="expectations file (TOML); its expected failures run as xfail (repeatable)")
     report = sub.add_parser("report", help="render a stored results.json")
     report.add_argument("results")
     report.add_argument("--format", default="all", choices=("html", "md", "all"))
     report.add_argument("-o", "--output", help="output directory (default: beside the results)")
+    merge = sub.add_parser("merge", help="put several runs side by side (HTML and Markdown)")
+    merge.add_argument("results", nargs="+", metavar="RESULTS.json")
+    merge.add_argument("-o", "--output", required=True, help="output directory")
+    merge.add_argument("--format", default="all", choices=("html", "md", "all"))
+    gate_ = sub.add_parser("gate", help="compare a run with expectations; exit 1 on regressions")
+    gate_.add_argument("results", metavar="RESULTS.json")
+    gate_.add_argument("--expectations", action="append", default=[], metavar="FILE",
+                       help="expectations file (TOML); repeatable, later files override earlier ones")
     claims = sub.add_parser("claims", help="verdicts for the seed claims")
     claims.add_argument("results", nargs="?")
     claims.add_argument("--json", action="store_true")
     sub.add_parser("backends", help="list installed backends")
+    _add_kernels_parser(sub)
     return parser
 
 
@@ -160,9 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args, rest)
+        if args.command == "kernels":
+            return cmd_kernels(args, rest)
         if rest:
             raise CliError(f"unrecognized arguments: {' '.join(rest)}")
-        handler = {"report": cmd_report, "claims": cmd_claims, "backends": cmd_backends}[args.command]
+        handler = {"report": cmd_report, "merge": cmd_merge, "gate": cmd_gate, "claims": cmd_claims,
+                   "backends": cmd_backends}[args.command]
         return handler(args)
     except CliError as exc:
         _fail(str(exc))
