@@ -33,13 +33,25 @@ class BackendInfo:
 BUILTIN: dict[str, BackendInfo] = {
     "kernel": BackendInfo(
         "kernel", "conformance.backends.kernel:KernelProcessOps",
-        ("fd", "pipe", "fifo", "signal", "sysv"),
+        ("fd", "pipe", "fifo", "signal", "socket", "mmap", "sysv", "posix"),
         "the running kernel through libc system calls (ctypes)",
     ),
     "sysv_ipc": BackendInfo(
         "sysv_ipc", "conformance.backends.sysv_ipc_backend:SysvIpcOps",
         ("fd", "pipe", "fifo", "sysv"),
         "System V IPC through the sysv_ipc library; everything else as the kernel backend",
+    ),
+    "posix_ipc": BackendInfo(
+        "posix_ipc", "conformance.backends.posix_ipc_backend:PosixIpcOps",
+        ("fd", "pipe", "fifo", "posix"),
+        "POSIX message queues, semaphores and shared memory through the posix_ipc library; "
+        "everything else as the kernel backend",
+    ),
+    "shared_memory": BackendInfo(
+        "shared_memory", "conformance.backends.shared_memory_backend:SharedMemoryOps",
+        ("fd", "pipe", "fifo", "posix.shm"),
+        "POSIX shared memory through the standard library's multiprocessing.shared_memory; "
+        "everything else as the kernel backend",
     ),
     "model": BackendInfo(
         "model", None, ("fd", "pipe", "fifo", "signal"),

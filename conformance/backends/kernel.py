@@ -24,6 +24,8 @@ import stat
 import struct
 from typing import Any
 
+from .posix_mq_kernel import PosixMqKernelOps
+from .posix_semshm_kernel import PosixSemShmKernelOps
 from .sysv_kernel import SysVKernelOps
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -169,7 +171,7 @@ def _unix_dgram(path: str, how: str) -> int:
     return fd
 
 
-class KernelProcessOps(SysVKernelOps):
+class KernelProcessOps(PosixMqKernelOps, PosixSemShmKernelOps, SysVKernelOps):
     """Descriptor, pipe, FIFO and process operations on the running kernel."""
 
     name = "kernel"

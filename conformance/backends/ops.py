@@ -131,6 +131,10 @@ OPS: dict[str, OpSpec] = {
 }
 
 # The System V operations share the one catalogue (imported last: they use OpSpec).
+from .posix_mq_ops import POSIX_MQ_OPS  # noqa: E402
+from .posix_semshm_ops import POSIX_SEMSHM_OPS  # noqa: E402
 from .sysv_ops import SYSV_OPS  # noqa: E402
 
 OPS.update(SYSV_OPS)
+OPS.update(POSIX_MQ_OPS)
+OPS.update(POSIX_SEMSHM_OPS)

@@ -1,0 +1,1 @@
+"""Fixtures shared by the POSIX IPC specs (message queues, semaphores, shared memory)."""
