@@ -34,6 +34,7 @@ S31_TEXT = ("Summary table: pipe one-way parent/child stream; FIFO one-way strea
         ("seed S31", S31_TEXT),
     ],
     supports={
+        "L01": "pipes are an IPC mechanism of Linux: data written at one end is read at the other",
         "S12": "fd[0] reads and fd[1] writes; the other way round is EBADF",
         "S31": "a pipe is one-way: data goes in at fd[1] and out at fd[0] only",
     },

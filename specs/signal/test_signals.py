@@ -33,7 +33,8 @@ def accepted(signo: int, code: str, sender: str, value: int = 0) -> Value:
                          "default action; ignore the signal; or catch the signal with a signal "
                          "handler, a programmer-defined function that is automatically invoked "
                          "when the signal is delivered."),
-    supports={"L09": "one process notifies another: the receiver's handler runs, asynchronously "
+    supports={"L01": "signals are an IPC mechanism of Linux: one process's kill runs another's handler",
+              "L09": "one process notifies another: the receiver's handler runs, asynchronously "
                      "to what it was doing"},
 )
 def test_handler_runs(scenario):

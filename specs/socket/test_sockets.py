@@ -51,7 +51,8 @@ def connected_pair(scenario, domain):
         ("seed S19", "Sockets: socket/bind/listen/connect/accept then read/write; two-way, "
                      "stream, same or different machines."),
     ],
-    supports={"S19": "the seed's sequence works over TCP loopback and AF_UNIX, both ways",
+    supports={"L01": "sockets are an IPC mechanism of Linux, both ways",
+              "S19": "the seed's sequence works over TCP loopback and AF_UNIX, both ways",
               "S31": "sockets are two-way between any processes (a row of the summary table)"},
 )
 def test_server_client_two_way(scenario, domain):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 from typing import Any
 
@@ -118,3 +120,45 @@ class SigtimedwaitNeverWaits(KernelProcessOps):
 
     def sigtimedwait(self, sigs: tuple[int, ...], timeout_ns: int) -> dict[str, Any]:
         return super().sigtimedwait(sigs, 0)
+
+
+def _target_uids(pid: int) -> tuple[int, int]:
+    """The real and saved user ids of process ``pid`` (from /proc/PID/status)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("Uid:"):
+                real, _effective, saved, _fs = (int(v) for v in line.split()[1:5])
+                return real, saved
+    raise OSError(errno.ESRCH, os.strerror(errno.ESRCH))
+
+
+@mutant("kill-ignores-permission", SIGNAL_SPECS, kills=("signal.kill.other-user-eperm",))
+class KillIgnoresPermission(KernelProcessOps):
+    """kill() across users pretends to succeed: the permission check is missing (a sandbox
+    that forwards signals with its own privileges would behave so, delivering them too)."""
+
+    def kill(self, pid: int, sig: int) -> int:
+        try:
+            return super().kill(pid, sig)
+        except PermissionError:
+            return 0
+
+
+@mutant("kill-needs-privilege", SIGNAL_SPECS, kills=("signal.kill.same-user-allowed",))
+class KillNeedsPrivilege(KernelProcessOps):
+    """Only root may send signals at all."""
+
+    def kill(self, pid: int, sig: int) -> int:
+        if os.geteuid() != 0:
+            raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+        return super().kill(pid, sig)
+
+
+@mutant("kill-uid-check-for-root", SIGNAL_SPECS, kills=("signal.kill.privileged-any-user",))
+class KillUidCheckForRoot(KernelProcessOps):
+    """The user-id rule is applied to privileged senders too: CAP_KILL is not honoured."""
+
+    def kill(self, pid: int, sig: int) -> int:
+        if os.getuid() not in _target_uids(pid) and os.geteuid() not in _target_uids(pid):
+            raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+        return super().kill(pid, sig)

@@ -51,7 +51,8 @@ def text(i: int, size: int) -> bytes:
              ("sysvipc(7)", "System V message queues allow data to be exchanged in units called "
                             "messages."),
              ("seed S27", S27_TEXT)],
-    supports={"S27": "every message comes out whole and alone, where a pipe would have joined them"},
+    supports={"L01": "message queues are an IPC mechanism of Linux: a message sent is received whole",
+              "S27": "every message comes out whole and alone, where a pipe would have joined them"},
 )
 @given(sizes=st.lists(st.integers(0, 600), min_size=1, max_size=8))
 @example(sizes=[3, 5, 0, 7])

@@ -47,7 +47,8 @@ def _new_set(actor, keys, nsems=1):
     "A decrement larger than the semaphore's value sleeps until other processes have raised the "
     "value far enough, then proceeds: it takes its amount, and the rest stays.",
     sources=[WAIT_DECREMENT, ("seed L03", L03_TEXT)],
-    supports={"L03": "a process waits on the semaphore until another one's operation allows it to go "
+    supports={"L01": "semaphores are an IPC mechanism of Linux: one process's operation releases another",
+              "L03": "a process waits on the semaphore until another one's operation allows it to go "
                      "on: the semaphore orders the two"},
 )
 @given(need=st.integers(1, 5), posts=st.lists(st.integers(1, 3), min_size=1, max_size=5))

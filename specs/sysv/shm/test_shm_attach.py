@@ -53,7 +53,8 @@ def _nattch(actor, shmid):
                                "shared memory, and modifies the semaphore value."),
         ("seed L05", L05_TEXT),
     ],
-    supports={"L05": "shmget opens the segment by key, shmat attaches it, shmdt detaches it; the data "
+    supports={"L01": "shared memory is an IPC mechanism of Linux: one process's writes are read by another",
+              "L05": "shmget opens the segment by key, shmat attaches it, shmdt detaches it; the data "
                      "moves by plain memory access"},
 )
 @given(first=WRITES, reply=WRITES)
