@@ -13,7 +13,9 @@ reproduces — and 0 otherwise.
 from __future__ import annotations
 
 import importlib
-import inspect
+import importlib.machinery
+import importlib.util
+import pkgutil
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,6 @@ _EMBEDDED = (
     "conformance.backends",
     "conformance.backends.ops",
     "conformance.backends.sysv_ops",
-    "conformance.backends.sysv_kernel",
     "conformance.backends.kernel",
     "conformance.harness",
     "conformance.harness.procfs",
@@ -111,24 +112,33 @@ if __name__ == "__main__":
 '''
 
 
+def _spec(module_name: str) -> importlib.machinery.ModuleSpec:
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.origin is None:
+        raise ImportError(f"cannot embed {module_name}: no source file")
+    return spec
+
+
 def _source(module_name: str) -> str:
-    module = importlib.import_module(module_name)
-    try:
-        return inspect.getsource(module)
-    except (OSError, TypeError):
-        return ""  # an empty package __init__
+    """The module's source, read without importing it (a backend's library may be absent)."""
+    return Path(_spec(module_name).origin or "").read_text()
 
 
 def write_reproducer(trace: list[Step], path: Path, backend_path: str, title: str) -> None:
     """Write ``trace`` as a standalone script replaying it on ``backend_path``."""
     modules = list(_EMBEDDED)
+    # Every backend module rides along (a source is imported only if used):
+    # the backends import one another's mixins and operation contracts.
+    backends = importlib.import_module("conformance.backends")
+    modules += [f"conformance.backends.{info.name}" for info in pkgutil.iter_modules(backends.__path__)
+                if f"conformance.backends.{info.name}" not in modules]
     backend_module = backend_path.partition(":")[0] if backend_path else ""
     parts = backend_module.split(".")
     for i in range(1, len(parts) + 1):
         name = ".".join(parts[:i])
         if name and name not in modules:
             modules.append(name)
-    packages = [m for m in modules if hasattr(importlib.import_module(m), "__path__")]
+    packages = [m for m in modules if _spec(m).submodule_search_locations is not None]
     sources = {m: _source(m) for m in modules}
     steps: list[tuple[Any, ...]] = [
         (s.actor, s.op, s.args, s.outcome, s.expected, s.events) for s in trace

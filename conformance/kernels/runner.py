@@ -56,6 +56,23 @@ class GuestFailed(KernelError):
     """The guest produced no exit status: deadline, panic, /init error, QEMU error."""
 
 
+#: host directories the guest covers with its own filesystems (see :mod:`.guest`)
+GUEST_MASKED = (Path("/tmp"), Path("/run"), Path("/dev"))
+
+
+def _hidden_interpreter_dirs() -> list[Path]:
+    """The running Python's environment, when the guest's own /tmp or /run would hide it.
+
+    A virtual environment made under /tmp is common; without this share the
+    guest's chroot finds no interpreter there and the job fails with 127.
+    """
+    hidden = []
+    for prefix in dict.fromkeys((Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve())):
+        if any(prefix == masked or masked in prefix.parents for masked in GUEST_MASKED):
+            hidden.append(prefix)
+    return hidden
+
+
 @dataclass
 class Job:
     """What to run in which kernel, and how long it may take."""
@@ -300,7 +317,7 @@ def run(job: Job, out: TextIO | None = None, kvm: accel.KvmStatus | None = None)
             console.say(choice.note)
         ctl = workdir / "ctl"
         ctl.mkdir()
-        writable = list(dict.fromkeys(Path(p) for p in job.writable))
+        writable = list(dict.fromkeys([*(Path(p) for p in job.writable), *_hidden_interpreter_dirs()]))
         mounts = [(f"rw{i}", path) for i, path in enumerate(writable)]
         initrd = workdir / "initrd.cpio"
         initramfs.with_overlay(job.entry.initramfs_path,
