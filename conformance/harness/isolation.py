@@ -8,15 +8,33 @@
   process's descriptors, IPC objects in the namespace, ``/dev/shm`` and
   ``/dev/mqueue`` entries, files in the scenario base directory, actor
   processes — and reports anything new after the spec.
+* POSIX message queues are listed where this process's IPC namespace shows
+  them: when root, :func:`enter_private_ipc_namespace` also enters a private
+  mount namespace and mounts a fresh ``mqueue`` file system there — on
+  ``/dev/mqueue`` if the directory exists, else a detached mount held open —
+  so the host's ``/dev`` is never touched and the listing holds
+  this worker's queues only; a private tmpfs is mounted on ``/dev/shm`` in
+  the same namespace for the same reason. Without root there is no mount:
+  the guard checks the names in ``/dev/mqueue`` that carry this process's
+  prefix.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import tempfile
 from dataclasses import dataclass
 
 CLONE_NEWIPC = 0x08000000
+CLONE_NEWNS = 0x00020000
+MS_REC, MS_PRIVATE, MNT_DETACH = 0x4000, 1 << 18, 2
+#: the prefix of the specs' queue names (conformance.backends.posix_mq_ops.NAME_PREFIX
+#: without its slash; the harness imports nothing outside the standard library)
+MQ_NAME_PREFIX = "ipcc-mq"
+#: where this process sees the queues of its own IPC namespace, once mounted:
+#: /dev/mqueue, or an open descriptor of a detached mount
+mqueue_dir: str | int | None = None
 
 
 def enter_private_ipc_namespace() -> bool:
@@ -26,10 +44,51 @@ def enter_private_ipc_namespace() -> bool:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(CLONE_NEWIPC) != 0:
         return False
+    _mount_private_mqueue(libc)
     return True
 
 
-def _listing(path: str) -> frozenset[str]:
+def _mount_private_mqueue(libc: ctypes.CDLL) -> None:
+    """Mount this IPC namespace's mqueue file system in a mount namespace of our own.
+
+    An mqueue mount shows the queues of the mounter's IPC namespace, so it
+    is made after CLONE_NEWIPC. Mount propagation is made private first:
+    nothing mounted here reaches the host. Without a ``/dev/mqueue`` the
+    file system is mounted on a temporary directory, opened, and detached
+    at once: the open directory still lists the queues, and nothing is left
+    on the host's file systems. On failure the guard falls back to the
+    unprivileged check.
+    """
+    global mqueue_dir
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+                           ctypes.c_void_p]
+    if libc.unshare(CLONE_NEWNS) != 0 or libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return
+    if os.path.isdir("/dev/mqueue"):
+        if libc.mount(b"mqueue", b"/dev/mqueue", b"mqueue", 0, None) == 0:
+            mqueue_dir = "/dev/mqueue"
+    else:
+        target = tempfile.mkdtemp(prefix="ipcc-mqueue-")
+        if libc.mount(b"mqueue", os.fsencode(target), b"mqueue", 0, None) == 0:
+            mqueue_dir = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
+            libc.umount2(os.fsencode(target), MNT_DETACH)
+        os.rmdir(target)
+    # POSIX shared memory and named semaphores live in /dev/shm, which no IPC
+    # namespace separates: a private tmpfs there keeps this worker's apart
+    # (and its leak check blind to other runs on the same machine).
+    if os.path.isdir("/dev/shm"):
+        libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", 0, b"mode=1777")
+
+
+def _mqueue_listing() -> frozenset[str]:
+    """This namespace's queues, or (no private mount) this process's among the host's."""
+    if mqueue_dir is not None:
+        return _listing(mqueue_dir)
+    mine = f"{MQ_NAME_PREFIX}-{os.getpid()}-"
+    return frozenset(name for name in _listing("/dev/mqueue") if name.startswith(mine))
+
+
+def _listing(path: str | int) -> frozenset[str]:
     try:
         return frozenset(os.listdir(path))
     except OSError:
@@ -71,7 +130,7 @@ class LeakGuard:
             fds=_listing("/proc/self/fd"),
             sysv=_sysv_objects(),
             dev_shm=_listing("/dev/shm"),
-            mqueue=_listing("/dev/mqueue"),
+            mqueue=_mqueue_listing(),
             scenario_files=_listing(self.scenario_base),
         )
 
@@ -86,7 +145,7 @@ class LeakGuard:
         for label, old, new in (
             ("System V objects", before.sysv, after.sysv),
             ("/dev/shm entries", before.dev_shm, after.dev_shm),
-            ("/dev/mqueue entries", before.mqueue, after.mqueue),
+            ("message queues", before.mqueue, after.mqueue),
             ("scenario files", before.scenario_files, after.scenario_files),
         ):
             extra = sorted(new - old)
