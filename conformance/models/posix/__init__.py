@@ -3,3 +3,5 @@
 Each is a sub-model with the hosted shape of
 :class:`~conformance.models.sysv.SysVModel`.
 """
+
+from .sem import SemModel as SemModel
