@@ -54,7 +54,7 @@ BUILTIN: dict[str, BackendInfo] = {
         "everything else as the kernel backend",
     ),
     "model": BackendInfo(
-        "model", None, ("fd", "pipe", "fifo", "signal"),
+        "model", None, ("fd", "pipe", "fifo", "signal", "sysv"),
         "the suite's reference model, run as if it were a system",
     ),
 }

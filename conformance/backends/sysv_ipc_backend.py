@@ -67,9 +67,10 @@ times and ``shm_lpid`` stay changed; and when that attach is refused (an
 unprivileged creator of a segment it may not read) the constructor raises
 after creating the segment, which is left behind with no id to show for
 it. The attribute setters behind IPC_SET read the object first (IPC_STAT),
-so they need a read permission IPC_SET does not. ``Semaphore(..., IPC_CREAT|IPC_EXCL)``
-sets the new semaphore's value with SETVAL, which makes the creator its
-GETPID. A queue's receive buffer (``max_message_size``) is fixed when the
+so they need a read permission IPC_SET does not. ``Semaphore(..., flags)``
+runs SETVAL(initial_value) whenever ``flags`` has IPC_CREAT (the library
+tests ``flags & IPC_CREX``): a new semaphore gets its creator as GETPID, and
+an *existing* one opened with IPC_CREAT is reset to the initial value. A queue's receive buffer (``max_message_size``) is fixed when the
 object is made: a receive with another ``maxsize`` opens the queue again by
 key, which is impossible for an IPC_PRIVATE queue.
 """

@@ -5,13 +5,22 @@ reference model in lockstep. Each step's outcome, and every completion or
 death observed while settling, must be identical on both sides; the first
 difference fails the example with both outcomes, and Hypothesis shrinks the
 step list to the smallest that still differs. The model's prediction is kept
-on each step as ``expected`` so the counterexample and the reproducer show it.
+on each step as ``expected`` (and what it predicted while settling as
+``expected_events``) so the counterexample and the reproducers show it.
+
+System V ids are the one thing the two sides may number differently: the
+model numbers objects as a fresh namespace would, the kernel as its history
+dictates. Callers speak in the *model's* ids (what :meth:`CheckedScenario.do`
+returns for ``msgget``/``semget``/``shmget``); an
+:class:`~conformance.models.sysv.idmap.IdMap` translates the id argument for
+the real side and pairs the ids the two sides' ``*get`` steps return.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ..models.sysv.idmap import ID_RESULT, IdMap
 from ..outcome import BLOCKED, Outcome
 from .scenario import Scenario
 
@@ -33,6 +42,7 @@ class CheckedScenario:
     def __init__(self, real: Scenario, model: Model) -> None:
         self.real = real
         self.model = model
+        self.ids = IdMap()
 
     @property
     def trace(self) -> list[Any]:
@@ -43,8 +53,9 @@ class CheckedScenario:
         self.model.spawn(name)
 
     def do(self, actor: str, op: str, *args: Any) -> Outcome:
+        """One step on both sides; the outcome, with System V ids as the model numbers them."""
         expected = self.model.step(actor, op, *args)
-        got = self.real.actors[actor].do(op, *args)
+        got = self.real.actors[actor].do(op, *self.ids.real_args(op, args))
         step = self.real.trace[-1]
         step.expected = expected
         events = dict(step.events)
@@ -53,15 +64,18 @@ class CheckedScenario:
             # big write with a reader draining it): the harness saw it asleep
             # once, then saw it finish while settling. Same behavior.
             del events[actor]
-        elif got != expected:
+        elif not self.ids.agree(op, expected, got):
             raise Mismatch(f"{actor}: {op}{args!r}: the system gave {got}, the model predicts {expected}")
+        elif op in ID_RESULT and got.ok:
+            step.expected = got  # the ids are paired: the prediction held
         predicted = self.model.settle()
+        step.expected_events = dict(predicted)
         if predicted != events:
             raise Mismatch(
                 f"after {actor}: {op}{args!r}: the system then showed {_events(events)}, "
                 f"the model predicts {_events(predicted)}"
             )
-        return got
+        return expected if op in ID_RESULT else got
 
     def live_idle(self) -> list[str]:
         """Actors that can take a step: alive and not blocked."""

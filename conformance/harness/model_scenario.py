@@ -32,9 +32,11 @@ class ModelScenario:
 
     def __init__(self) -> None:
         from ..models import ProcessModel
+        from ..models.submodel import host_params
         from ..strategies.machine import model_limits
 
-        self.model = ProcessModel(**model_limits())
+        self._params = host_params()
+        self.model = ProcessModel(**model_limits(), mechanisms=self._params)
         self.dir = tempfile.mkdtemp(prefix="model-scenario-")  # for specs that build paths
         self.actors: dict[str, ModelActor] = {}
         self.trace: list[Step] = []
@@ -67,6 +69,7 @@ class ModelScenario:
         if actor.pending:
             raise HarnessError(f"{actor.name} is still blocked in {actor.pending[0]}")
         try:
+            self._follow_tunables()
             outcome = self.model.step(actor.name, op, *args)
         except Unmodelled as exc:
             raise BackendUnsupported(f"the model does not cover {op}: {exc}") from exc
@@ -86,6 +89,29 @@ class ModelScenario:
         record = Step("-", "settle", (), BLOCKED)
         self._apply(self.model.settle(), record)
         return record.events
+
+    def finish(self, actor: ModelActor, within: float | None = None) -> Outcome:
+        """Wait for a timed call to run out of time: the model has no clock.
+
+        ``finish`` serves specs whose subject is a timeout - when the call
+        returns, measured on a real clock. The model can end a timed call
+        (``ProcessModel.expire``) but not say when, so such a clause is
+        unsupported here rather than checked against an invented time.
+        """
+        if not actor.pending:
+            raise HarnessError(f"{actor.name} has no pending call to finish")
+        raise BackendUnsupported(f"{actor.pending[0]}: the model has no clock, so it cannot say "
+                                 "when a timeout runs out")
+
+    def _follow_tunables(self) -> None:
+        """Tell the model about limits a spec wrote since the last step (System V msgmnb...)."""
+        from ..models.submodel import host_params
+
+        now = host_params()
+        changed = {name: value for name, value in now.items() if self._params.get(name) != value}
+        if changed:
+            self.model.retune(changed)
+            self._params = now
 
     def _apply(self, events: dict[str, Outcome], record: Step) -> None:
         for name, outcome in events.items():

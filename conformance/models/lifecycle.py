@@ -7,9 +7,15 @@ The kernel does observable work at three moments this module models:
   blocked peers are woken;
 * when a signal is delivered: by default most kill, some are ignored; a
   handled ('count') signal makes a blocked call return early;
-* when a process dies: its descriptors are closed in ascending order, then its
-  parent is notified (SIGCHLD, and a sleeping wait() is woken), in that order
-  (``do_exit``: ``exit_files`` before ``exit_notify``).
+* when a process dies: the hosted sub-models do their exit work (detaching
+  System V segments, SEM_UNDO: ``exit_mm`` and ``exit_sem``), its descriptors
+  are closed in ascending order, then its parent is notified (SIGCHLD, and a
+  sleeping wait() is woken), in that order (``do_exit``: ``exit_files``
+  before ``exit_notify``).
+
+An actor may be blocked in a sub-model's call rather than in one of the
+host's (:attr:`.process.Process.pending` is then None): a handled signal
+interrupts it there, a death abandons it there.
 """
 
 from __future__ import annotations
@@ -160,6 +166,10 @@ def deliver_signal(world: World, target: Process, sig: int) -> None:
             target.interrupted = True
             unqueue(target)
             world.wake(target.name)
+        elif target.pending is None:
+            for sub in world.subs.values():
+                if sub.interrupt(target.name):
+                    break
         return
     if sig in DEFAULT_IGNORED:
         return
@@ -171,6 +181,12 @@ def deliver_signal(world: World, target: Process, sig: int) -> None:
 def die(world: World, proc: Process, outcome: Outcome) -> None:
     """End ``proc``: abandon its call, close its descriptors, tell its parent."""
     abandon_pending(world, proc)
+    for sub in world.subs.values():
+        # each sub-model abandons a call pending there and does its exit work
+        if outcome.kind == "signal":
+            sub.kill(proc.name)
+        else:
+            sub.exit(proc.name)
     # Nobody reaps a dead actor except its parent's wait() (or SIGCHLD
     # ignored): the harness leaves every zombie until the scenario ends, so
     # kill() still finds it (0) while kcmp() and /proc/PID/fd do not.

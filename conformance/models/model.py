@@ -6,23 +6,29 @@ harness waits for all actors to be quiescent. If the stepping actor went to
 sleep but was woken and finished within that same cascade (a big write that
 a sleeping reader drained), the step reports the finished call, as the real
 actor replies before the harness could see it asleep.
+
+Mechanisms with state of their own (System V IPC, POSIX IPC) are hosted
+sub-models (:mod:`.submodel`): their operations are delegated to them, and
+every process event - spawn, fork, exec, credentials, a handled signal, a
+death - is forwarded to all of them.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..backends.ops import OPS
 from ..outcome import BLOCKED, Outcome
-from . import ops_fd, ops_io, ops_open, ops_proc
+from . import lifecycle, ops_fd, ops_io, ops_open, ops_proc
 from .constants import O_RDWR
 from .descriptions import Description
 from .errors import ModelUsageError, Unmodelled
 from .lifecycle import install
 from .process import Process
 from .schedule import run_to_quiescence
+from .submodel import HostFacts, build_all
 from .world import Config, World
 
 Handler = Callable[..., Outcome | None]
@@ -61,6 +67,8 @@ HANDLERS: dict[str, Handler] = {
     "getvar": ops_proc.op_getvar,
     "getpid": ops_proc.op_getpid,
     "shell": ops_proc.op_shell,
+    "exec_self": ops_proc.op_exec_self,
+    "become": ops_proc.op_become,
 }
 
 
@@ -85,19 +93,35 @@ class ProcessModel:
       moved) unless what it waited for arrived first;
     * ``recvfd`` returns the new descriptor (lowest free, no close-on-exec)
       or None: no descriptor in the byte read, end of file, or no room;
+    * the operations of every registered sub-model (System V IPC...) are
+      performed by it; ``mechanisms`` gives each its parameters by name
+      (``{"sysv": Limits(...)}``, see :func:`.submodel.host_params`), absent
+      ones get a fresh namespace's defaults. A timed call (``semtimedop``)
+      that sleeps stays blocked until :meth:`expire` says its time ran out;
     * where the real outcome depends on timing or on facts the model does
       not have, :class:`~.errors.Unmodelled` is raised; the instance must
       then be discarded.
     """
 
     def __init__(self, *, page_size: int = 4096, pipe_max_size: int = 1048576,
-                 privileged: bool = True, nofile: int = 1024, arch: str = "x86_64") -> None:
+                 privileged: bool = True, nofile: int = 1024, arch: str = "x86_64",
+                 mechanisms: Mapping[str, Any] | None = None) -> None:
         if page_size <= 0 or page_size & (page_size - 1):
             raise ModelUsageError("page_size must be a power of two")
         config = Config(page_size=page_size, pipe_max_size=pipe_max_size,
                         privileged=privileged, nofile=nofile, arch=arch)
         config.flags  # noqa: B018 - fail early on an unknown architecture
         self._world = World(config)
+        facts = HostFacts(privileged=privileged, page_size=page_size, params=dict(mechanisms or {}))
+        #: operation name -> the sub-model (by registry name) that performs it
+        self._routes: dict[str, str] = {}
+        for name, sub in build_all(facts):
+            for op in sub.ops:
+                owner = self._routes.get(op, "the process model" if op in HANDLERS else None)
+                if owner is not None:
+                    raise ModelUsageError(f"operation {op!r} is claimed by {owner} and by {name}")
+                self._routes[op] = name
+            self._world.subs[name] = sub
 
     @property
     def config(self) -> Config:
@@ -115,6 +139,8 @@ class ProcessModel:
         for fd in (0, 1, 2):
             install(proc, null, fd, cloexec=False)
         world.procs[actor] = proc
+        for sub in world.subs.values():
+            sub.spawn(actor)
 
     def step(self, actor: str, op: str, *args: Any) -> Outcome:
         """Perform ``op`` for ``actor``; its outcome, possibly ``BLOCKED``."""
@@ -122,18 +148,23 @@ class ProcessModel:
         proc = world.proc(actor)
         if not proc.alive:
             raise ModelUsageError(f"{actor} is dead ({proc.death}); it cannot {op}")
-        if proc.pending is not None:
+        if actor in self.blocked():
             raise ModelUsageError(f"{actor} is blocked; it cannot {op} until that call completes")
-        handler = HANDLERS.get(op)
-        if handler is None:
-            if op in OPS:
-                raise Unmodelled(f"{op}: outside this model (descriptors, pipes, FIFOs, processes)")
-            raise ModelUsageError(f"unknown operation {op!r}")
-        try:
-            inspect.signature(handler).bind(world, proc, *args)
-        except TypeError as exc:
-            raise ModelUsageError(f"{op}{args!r}: {exc}") from None
-        outcome = handler(world, proc, *args)
+        outcome: Outcome | None
+        route = self._routes.get(op)
+        if route is not None:
+            outcome = self._sub_step(world.subs[route], proc, op, args)
+        else:
+            handler = HANDLERS.get(op)
+            if handler is None:
+                if op in OPS:
+                    raise Unmodelled(f"{op}: outside this model and its hosted mechanisms")
+                raise ModelUsageError(f"unknown operation {op!r}")
+            try:
+                inspect.signature(handler).bind(world, proc, *args)
+            except TypeError as exc:
+                raise ModelUsageError(f"{op}{args!r}: {exc}") from None
+            outcome = handler(world, proc, *args)
         if outcome is not None:
             world.events.pop(actor, None)  # its own death is this step's outcome
         self._world = world = run_to_quiescence(world)
@@ -144,11 +175,59 @@ class ProcessModel:
     def settle(self) -> dict[str, Outcome]:
         """Complete what can complete; report finished calls and deaths since last time."""
         self._world = world = run_to_quiescence(self._world)
-        events, world.events = world.events, {}
+        events: dict[str, Outcome] = {}
+        for sub in world.subs.values():
+            events.update(sub.settle())
+        events.update(world.events)  # a death reported by the host outranks a completion
+        world.events = {}
         return events
 
     def blocked(self) -> set[str]:
-        return {n for n, p in self._world.procs.items() if p.alive and p.pending is not None}
+        """Actors asleep in a call, the host's or a sub-model's."""
+        world = self._world
+        names = {n for n, p in world.procs.items() if p.alive and p.pending is not None}
+        for sub in world.subs.values():
+            names |= sub.blocked()
+        return names
+
+    def expire(self, actor: str) -> None:
+        """The timeout of ``actor``'s blocked timed call ran out; settle() reports the outcome."""
+        for sub in self._world.subs.values():
+            if actor in sub.blocked():
+                sub.expire(actor)
+                return
+        raise ModelUsageError(f"{actor} is not blocked in a timed call")
+
+    def retune(self, mechanisms: Mapping[str, Any]) -> None:
+        """A mechanism's parameters changed on the system (a tunable was written).
+
+        Sub-models that can follow the change offer ``retune(params)``; for
+        the others a change is :class:`~.errors.Unmodelled`.
+        """
+        for name, params in mechanisms.items():
+            sub = self._world.subs.get(name)
+            if sub is None:
+                continue
+            retune = getattr(sub, "retune", None)
+            if retune is None:
+                raise Unmodelled(f"{name}: its parameters changed during the scenario")
+            retune(params)
+
+    def submodel(self, name: str) -> Any:
+        """The hosted sub-model registered as ``name`` (for generators and id pairing)."""
+        try:
+            return self._world.subs[name]
+        except KeyError:
+            raise ModelUsageError(f"no hosted mechanism named {name!r}") from None
+
+    def _sub_step(self, sub: Any, proc: Process, op: str, args: tuple[Any, ...]) -> Outcome:
+        """Delegate ``op`` to a sub-model; a death it reports is finished by the host."""
+        outcome: Outcome = sub.step(proc.name, op, *args)
+        if outcome.kind in ("signal", "exit"):
+            # the sub-model did its own exit work; the host closes descriptors,
+            # tells the parent and the other sub-models
+            lifecycle.die(self._world, proc, outcome)
+        return outcome
 
     def alive(self) -> set[str]:
         return {n for n, p in self._world.procs.items() if p.alive}

@@ -16,7 +16,7 @@ from .args import actor_ref, c_int
 from .blocking import wait_for
 from .constants import DISPOSITIONS, GLIBC_RESERVED, MAX_SIGNAL, SIGKILL, SIGSTOP
 from .errors import ModelUsageError, Unmodelled
-from .lifecycle import deliver_signal, die
+from .lifecycle import close_fd, deliver_signal, die
 from .process import FdEntry, Process
 from .world import World
 
@@ -34,6 +34,8 @@ def op_fork(world: World, proc: Process, child: Any) -> Outcome:
     copy.dispositions = dict(proc.dispositions)
     copy.counts = dict(proc.counts)
     world.procs[child] = copy
+    for sub in world.subs.values():
+        sub.fork(proc.name, child)
     return Value(ActorRef(child))
 
 
@@ -94,3 +96,32 @@ def op_getpid(world: World, proc: Process) -> Outcome:
 
 def op_shell(world: World, proc: Process, command: Any) -> Outcome:
     raise Unmodelled("shell: running /bin/sh is outside the model")
+
+
+def op_exec_self(world: World, proc: Process) -> Outcome:
+    """execve() of the actor's own program: what survives is what the kernel keeps.
+
+    Descriptors marked close-on-exec are closed (in ascending order); handled
+    signals go back to their default action while ignored ones stay ignored;
+    the counts and variables were process memory and start afresh. Each
+    sub-model then drops what exec drops for its mechanism.
+    """
+    for fd in sorted(fd for fd, entry in proc.fds.items() if entry.cloexec):
+        close_fd(world, proc, fd)
+    proc.dispositions = {sig: d for sig, d in proc.dispositions.items() if d == "ignore"}
+    proc.counts = {}
+    proc.variables = {}
+    for sub in world.subs.values():
+        sub.exec(proc.name)
+    return Value(0)
+
+
+def op_become(world: World, proc: Process, uid: Any, gid: Any) -> Outcome:
+    """setgroups([]); setgid(gid); setuid(uid): the sub-models that track credentials decide."""
+    answers = {name: sub.become(proc.name, uid, gid) for name, sub in world.subs.items()}
+    decided = {name: outcome for name, outcome in answers.items() if outcome is not None}
+    if not decided:
+        raise Unmodelled("become: no hosted model tracks credentials")
+    if len(set(decided.values())) > 1:
+        raise Unmodelled(f"become: the hosted models disagree: {decided}")
+    return next(iter(decided.values()))

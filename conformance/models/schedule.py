@@ -19,7 +19,7 @@ from itertools import combinations
 
 from .blocking import resume
 from .errors import Unmodelled
-from .fingerprint import fingerprint
+from .fingerprint import fingerprint as _host_fingerprint
 from .pending import ChildWait, FifoOpenWait, PipeReadWait, PipeWriteWait, SocketReadWait
 from .pipeio import readable
 from .pipes import Pipe
@@ -68,6 +68,12 @@ def _explore(world: World, budget: _Budget) -> World:
             + " may run in either order and the order changes the outcome"
         )
     return finals[0]
+
+
+def fingerprint(world: World) -> tuple[object, ...]:
+    """The host's picture of ``world`` and each hosted sub-model's own."""
+    return (_host_fingerprint(world),
+            tuple((name, sub.fingerprint()) for name, sub in sorted(world.subs.items())))
 
 
 def _footprint(world: World, name: str) -> tuple[set[int], bool]:

@@ -4,12 +4,15 @@ Everything the model knows lives in a :class:`World`: processes, the scenario
 directory, and the bookkeeping of the step being run (who has been woken,
 what happened). Nothing outside it holds state, so ``copy.deepcopy`` of a
 world is a faithful snapshot; :mod:`.schedule` relies on that to try the
-different orders in which the kernel may run woken processes.
+different orders in which the kernel may run woken processes. The hosted
+mechanism sub-models (:mod:`.submodel`) live in the world too, so a copy of
+the world copies them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..outcome import Outcome
 from .constants import ARCH_FLAGS, PIPE_DEF_BUFFERS, ArchFlags
@@ -17,6 +20,9 @@ from .errors import ModelUsageError, Unmodelled
 from .files import DevNull, Inode
 from .pipes import Pipe
 from .process import Process
+
+if TYPE_CHECKING:
+    from .submodel import SubModel
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,8 @@ class World:
     woken: list[str] = field(default_factory=list)
     #: completions and deaths not yet reported by settle()
     events: dict[str, Outcome] = field(default_factory=dict)
+    #: hosted mechanism sub-models by registry name (see :mod:`.submodel`)
+    subs: dict[str, SubModel] = field(default_factory=dict)
 
     def proc(self, name: str) -> Process:
         try:

@@ -333,3 +333,19 @@ class RmidLeavesSendersAsleep(KernelProcessOps):
                 _sleep_forever()
             raise
 
+
+
+# -- the state machine ------------------------------------------------------------
+MACHINE = (MSG + "test_msg_machine.py",)
+
+
+@mutant("msgrcv-ignores-positive-type", MACHINE, kills=("sysv.msg.machine",))
+class MsgrcvIgnoresPositiveType(KernelProcessOps):
+    """A positive msgtyp is ignored: the receive takes the first message of any type.
+
+    A queue emulated as a plain FIFO. Only sequences that queue messages of
+    different types and then ask for one type tell the difference.
+    """
+
+    def msgrcv(self, qid: int, maxsize: int, msgtyp: int, flags: int) -> tuple[int, bytes]:
+        return super().msgrcv(qid, maxsize, 0 if msgtyp > 0 else msgtyp, flags)

@@ -502,3 +502,21 @@ class SemopStubNeverWaits(KernelProcessOps):
             if exc.errno == errno.EAGAIN and not any(f & IPC_NOWAIT for _n, _op, f in sops):
                 return 0
             raise
+
+
+# -- the state machine ------------------------------------------------------------
+MACHINE = (SEM + "test_sem_machine.py",)
+
+
+@mutant("semop-array-not-atomic", MACHINE, kills=("sysv.sem.machine",))
+class SemopArrayNotAtomic(KernelProcessOps):
+    """An array is performed one operation per call, so it is not all or nothing.
+
+    The operations before one that fails (or sleeps) stay done: what a
+    library built on single-semaphore primitives does.
+    """
+
+    def semop(self, semid: int, sops: Sops) -> int:
+        for sop in sops:
+            super().semop(semid, (sop,))
+        return 0

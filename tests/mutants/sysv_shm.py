@@ -532,3 +532,44 @@ class ReadsConsume(KernelProcessOps):
         if not self.sysv_state.attachments[handle].readonly:
             super().shm_write(handle, offset, bytes(count))
         return data
+
+
+# -- the state machine ------------------------------------------------------------
+MACHINE = (SHM + "test_shm_machine.py",)
+
+
+@mutant("shm-read-stale-cache", MACHINE, kills=("sysv.shm.machine",))
+class ShmReadStaleCache(KernelProcessOps):
+    """Reads come from a copy of the segment taken when it was attached.
+
+    The actor's own stores through the handle update the copy (and the
+    segment), so a process alone never notices; stores by anybody else -
+    a parent or child sharing the attachment after fork, another actor -
+    are not seen: stale data.
+    """
+
+    def __init__(self, control_fd: int = -1) -> None:
+        super().__init__(control_fd)
+        self.cache: dict[int, bytearray] = {}
+
+    def shmat(self, shmid: int, flags: int) -> int:
+        handle = super().shmat(shmid, flags)
+        att = self.sysv_state.attachments[handle]
+        self.cache[handle] = bytearray(ctypes.string_at(att.address, att.size))
+        return handle
+
+    def shm_write(self, handle: int, offset: int, data: bytes) -> int:
+        written = super().shm_write(handle, offset, data)
+        if handle in self.cache:
+            self.cache[handle][offset:offset + len(data)] = data
+        return written
+
+    def shm_read(self, handle: int, offset: int, count: int) -> bytes:
+        fresh = super().shm_read(handle, offset, count)  # the bounds check, and EFAULT
+        if handle not in self.cache:
+            return fresh
+        return bytes(self.cache[handle][offset:offset + count])
+
+    def shmdt(self, handle: int) -> int:
+        self.cache.pop(handle, None)
+        return super().shmdt(handle)

@@ -48,6 +48,10 @@ assert set(HANDLERS) == set(SYSV_OPS), "every System V operation has a handler"
 
 #: process operations the model performs itself when it runs alone
 STANDALONE_OPS = ("fork", "exit", "kill", "getpid")
+#: operations a hosting process model performs itself, calling the hooks
+#: :meth:`SysVModel.become` and :meth:`SysVModel.exec` (exec also closes
+#: descriptors; credentials may matter to other mechanisms too)
+HOST_OPS = ("become", "exec_self")
 
 
 class SysVModel:
@@ -70,11 +74,17 @@ class SysVModel:
       raises :class:`~..errors.Unmodelled`; the instance must then be
       discarded.
 
-    Used inside :class:`~conformance.models.ProcessModel`, the lifecycle
-    comes from there through :meth:`spawn`, :meth:`fork`, :meth:`exit`,
-    :meth:`kill` and :meth:`interrupt`. Used alone, ``step`` also performs
-    ``fork``, ``exit``, ``getpid`` and ``kill`` with SIGKILL.
+    Used inside :class:`~conformance.models.ProcessModel` it is a
+    :class:`~conformance.models.submodel.SubModel`: it performs the
+    operations in :attr:`ops`, and the lifecycle comes from the host through
+    :meth:`spawn`, :meth:`fork`, :meth:`exit`, :meth:`kill`,
+    :meth:`interrupt`, :meth:`expire`, :meth:`exec` and :meth:`become`. Used
+    alone, ``step`` also performs ``fork``, ``exit``, ``getpid``, ``kill``
+    with SIGKILL, ``become`` and ``exec_self``.
     """
+
+    #: what a host sends to :meth:`step` (it performs HOST_OPS itself)
+    ops: frozenset[str] = frozenset(HANDLERS) - frozenset(HOST_OPS)
 
     def __init__(self, limits: Limits | None = None) -> None:
         self._world = World(limits or Limits())
@@ -119,6 +129,28 @@ class SysVModel:
     def expire(self, actor: str) -> None:
         """The timeout of ``actor``'s blocked semtimedop ran out (EAGAIN, via settle)."""
         lifecycle.expire(self._world, self._world.proc(actor))
+
+    def exec(self, actor: str) -> None:
+        """``actor`` replaced its program image: every attachment is dropped."""
+        lifecycle.op_exec_self(self._world, self._live(actor))
+        self._world = run_to_quiescence(self._world)
+
+    def become(self, actor: str, uid: int, gid: int) -> Outcome | None:
+        """``actor`` takes ``uid``/``gid`` (``become``); the outcome, as the credentials decide."""
+        return lifecycle.op_become(self._world, self._live(actor), uid, gid)
+
+    def retune(self, limits: Limits) -> None:
+        """The namespace's tunables were written: later calls see ``limits``.
+
+        The kernel reads every tunable when a call needs it, so objects that
+        exist keep what they got (a queue keeps its msg_qbytes). Turning
+        shm_rmid_forced on also destroys orphaned segments at once
+        (``shm_destroy_orphaned``), which the model does not follow.
+        """
+        world = self._world
+        if limits.shm_rmid_forced and not world.limits.shm_rmid_forced and world.shm.objects:
+            raise Unmodelled("shm_rmid_forced turned on while segments exist")
+        world.limits = limits
 
     # -- steps ---------------------------------------------------------------
     def step(self, actor: str, op: str, *args: Any) -> Outcome:

@@ -175,7 +175,8 @@ def test_getpid_after_setval_and_setall(scenario, keys):
 @spec(
     "sysv.sem.otime-semop-not-setval",
     "sem_otime records semop only: it is 0 in a new set, stays 0 through SETVAL, SETALL and a semop "
-    "that fails, and is set by the first successful semop.",
+    "that fails, and is set by the first successful semop (the exit of a process that holds an undo "
+    "structure for the set also sets it, even when that process's only SEM_UNDO semop failed).",
     sources=[
         ("semget(2)", "sem_otime is set to 0."),
         ("semctl(2)", "sem_otime Time of last semop(2) system call."),
