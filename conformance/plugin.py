@@ -38,7 +38,7 @@ from .harness.isolation import LeakGuard, enter_private_ipc_namespace
 from .harness.scenario import BackendUnsupported, HarnessError, Scenario
 from .harness.zygote import ZygoteClient
 from .profiles import PROFILES, load_profile
-from .results import RunRecorder, classify, test_record
+from .results import RunRecorder, classify, remember_ipc_limits, test_record
 
 _STATE = pytest.StashKey["RunState"]()
 _PHASES = pytest.StashKey[list[tuple[str, str, str | None]]]()
@@ -207,6 +207,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     phases.append((call.when, *classify(report, call)))
     if call.when == "call":
         item.stash[_STARTED] = call.duration
+        if report.failed:
+            remember_ipc_limits(item)
     if call.when == "teardown" and _clause_ids(item):
         report.ipc_conformance = test_record(  # type: ignore[attr-defined]
             item, phases, _clause_ids(item), item.stash.get(_STARTED, 0.0),

@@ -21,8 +21,18 @@ import pytest
 
 from .clauses import REGISTRY
 from .harness import scenario as scenario_mod
+from .harness.c_reproducer import snapshot_ipc_limits, write_c_reproducer
 from .harness.reproducer import write_reproducer
 from .harness.scenario import HarnessError
+
+#: the System V limits in force when a test's call failed (see snapshot_ipc_limits)
+IPC_LIMITS = pytest.StashKey[dict[str, str]]()
+
+
+def remember_ipc_limits(item: pytest.Item) -> None:
+    """Keep the failing test's System V limits for its reproducer (before fixtures restore them)."""
+    item.stash[IPC_LIMITS] = snapshot_ipc_limits()
+
 
 SEVERITY = ("failed", "broken", "expected-fail", "passed", "unsupported")
 
@@ -93,13 +103,20 @@ def test_record(item: pytest.Item, phases: list[tuple[str, str, str | None]],
         trace = scenario_mod.RECENT[-1].trace
         steps = [line for step in trace for line in step.describe()]
         repro = None
+        extra: dict[str, str | None] = {}
         if recorder.report_dir is not None:
             name = f"{clause_ids[0]}--{item.name}".replace("/", "_").replace("[", "_").replace("]", "")
             rel = Path("repro") / f"{name}.py"
-            write_reproducer(trace, recorder.report_dir / rel, recorder.process_ops,
-                             title=f"{item.nodeid}: {reason}")
+            title = f"{item.nodeid}: {reason}"
+            write_reproducer(trace, recorder.report_dir / rel, recorder.process_ops, title=title)
             repro = str(rel)
-        record["counterexample"] = {"steps": steps, "text": reason or "", "reproducer": repro}
+            # The C program replays the steps with the real system calls; a
+            # trace with an operation it cannot translate gets the reason instead.
+            rel_c = rel.with_suffix(".c")
+            why = write_c_reproducer(trace, recorder.report_dir / rel_c, title=title,
+                                     limits=item.stash.get(IPC_LIMITS, None))
+            extra = {"reproducer_c": None if why else str(rel_c), "reproducer_c_note": why}
+        record["counterexample"] = {"steps": steps, "text": reason or "", "reproducer": repro, **extra}
     return record
 
 

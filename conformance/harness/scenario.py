@@ -68,6 +68,8 @@ class Step:
     events: dict[str, Outcome] = field(default_factory=dict)
     #: what the model or the spec said the outcome must be, when known
     expected: Outcome | None = None
+    #: what the model predicted settling would observe (model-checked steps only)
+    expected_events: dict[str, Outcome] | None = None
 
     def describe(self) -> list[str]:
         shown = ", ".join(_show(a) for a in self.args)
@@ -181,7 +183,10 @@ class Scenario:
         try:
             pid, channel = self.zygote.spawn(self.dir)
             # Actors are forked ahead of time; this one now moves into the
-            # scenario's directory before it takes its first step.
+            # scenario's directory before it takes its first step. The reply
+            # is also the proof that it has finished preparing (signals back
+            # to default, descriptors closed): another actor may signal it
+            # at the very next step, and outside observers read its /proc.
             protocol.send(channel, ("__chdir__", (self.dir,)))
             protocol.recv(channel)
         except (OSError, RuntimeError, protocol.ChannelClosed) as exc:

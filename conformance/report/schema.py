@@ -139,6 +139,9 @@ SCHEMA: dict[str, Any] = {
                 "steps": {"type": "array", "items": _STRING},
                 "text": _STRING,
                 "reproducer": {"anyOf": [{"type": "string", "pattern": _RELATIVE_PATH}, {"type": "null"}]},
+                # optional: the C program replaying the same steps, or why there is none
+                "reproducer_c": {"anyOf": [{"type": "string", "pattern": _RELATIVE_PATH}, {"type": "null"}]},
+                "reproducer_c_note": {"anyOf": [_STRING, {"type": "null"}]},
             },
         },
         "clause": {
