@@ -132,6 +132,12 @@ _SEED_CLAIMS: tuple[tuple[str, str, str, str], ...] = (
      "asynchronously."),
 )
 
+#: claims about speed, which no clause decides: ``ipc-conformance bench`` measures them
+#: (:mod:`conformance.bench`) and ``ipc-conformance claims --bench bench.json`` shows
+#: that verdict. S31's summary table ranks no method by speed, so only S20 is here.
+MEASURED_CLAIMS = {"S20": "a claim about speed: run 'ipc-conformance bench' and pass its bench.json to "
+                   "'ipc-conformance claims --bench'"}
+
 #: every seed claim by id, in the order of CLAIMS.md (S01..S31, then L01..L09)
 CLAIMS: dict[str, Claim] = {cid: Claim(cid, seed, section, text) for cid, seed, section, text in _SEED_CLAIMS}
 
@@ -165,6 +171,8 @@ def decide(claim_id: str, relations: Sequence[ClauseRelation]) -> tuple[Verdict,
         if outcome is not None and outcome not in OUTCOMES:
             raise ValueError(f"clause {cid}: unknown outcome {outcome!r}")
     if not relations:
+        if claim_id in MEASURED_CLAIMS:
+            return "undecided", f"Undecided: no clause decides {claim_id}, {MEASURED_CLAIMS[claim_id]}."
         return "undecided", f"Undecided: no clause of this run bears on {claim_id}."
 
     def having(relation: str, outcome: str) -> list[ClauseRelation]:

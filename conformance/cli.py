@@ -5,7 +5,8 @@
     ipc-conformance report RESULTS.json [--format html|md|all] [-o DIR]
     ipc-conformance merge RESULTS.json... -o DIR [--format html|md|all]
     ipc-conformance gate RESULTS.json [--expectations FILE ...]
-    ipc-conformance claims [RESULTS.json]
+    ipc-conformance claims [RESULTS.json] [--bench BENCH.json]
+    ipc-conformance bench [--out DIR] [--repeat N] [--quick] [--mechanisms a,b] [--sizes 4K,64K,1M]
     ipc-conformance backends
     ipc-conformance kernels fetch 6.1|6.12|PACKAGE... [--force]
     ipc-conformance kernels run --kernel 6.1 [--accel auto|kvm|tcg] [--timeout S] [run options...]
@@ -177,6 +178,14 @@ def cmd_claims(args: argparse.Namespace) -> int:
         from .report.build import claim_verdicts
 
         claims = claim_verdicts([])
+    if args.bench:
+        from .bench.catalogue import BenchInputError
+        from .bench.document import apply_bench, load_bench
+
+        try:
+            claims = apply_bench(claims, load_bench(Path(args.bench)), args.bench)
+        except BenchInputError as exc:
+            raise CliError(str(exc)) from None
     if args.json:
         print(json.dumps(claims, indent=2))
         return 0
@@ -244,6 +253,45 @@ def _add_kernels_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
     actions.add_parser("list", help="list fetched kernels")
 
 
+# --- bench: latency and throughput of each IPC mechanism (conformance/bench) ---
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure every mechanism with the C peer; write bench.json, .md, .html, .png; decide S20."""
+    from .bench.catalogue import BenchInputError, parse_mechanisms, parse_sizes
+    from .bench.command import plan, run_bench
+    from .bench.runner import BenchRunError
+    from .harness.peers import PeerError
+
+    try:
+        chosen = plan(parse_mechanisms(args.mechanisms), parse_sizes(args.sizes), args.repeat, args.quick)
+    except BenchInputError as exc:
+        raise CliError(str(exc)) from None
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = _writable_dir(Path(args.out) if args.out else Path("reports") / f"bench-{stamp}")
+    try:
+        written = run_bench(chosen, out)
+    except PeerError as exc:
+        raise CliError(" ".join(str(exc).split())) from None
+    except BenchRunError as exc:
+        print(f"ipc-conformance: bench failed: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    claims = json.loads((out / "bench.json").read_text())["claims"]
+    for claim in claims:
+        print(f"{claim['id']} {claim['verdict']}: {claim['explanation'].split('. ')[0]}.")
+    return 0
+
+
+def _add_bench_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    bench = sub.add_parser("bench", help="latency and throughput of every IPC mechanism; decides claim S20")
+    bench.add_argument("--out", help="output directory (default reports/bench-<timestamp>)")
+    bench.add_argument("--repeat", type=int, help="rounds over all cases (default 11, 3 with --quick)")
+    bench.add_argument("--quick", action="store_true", help="short runs: a few seconds in all")
+    bench.add_argument("--mechanisms", help="comma-separated subset (default: all)")
+    bench.add_argument("--sizes", help="throughput message sizes, e.g. 4K,64K,1M (the default)")
+# --- end of bench ---
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ipc-conformance", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -268,8 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     claims = sub.add_parser("claims", help="verdicts for the seed claims")
     claims.add_argument("results", nargs="?")
     claims.add_argument("--json", action="store_true")
+    claims.add_argument("--bench", metavar="BENCH.json", help="decide S20 from an 'ipc-conformance bench' result")
     sub.add_parser("backends", help="list installed backends")
     _add_kernels_parser(sub)
+    _add_bench_parser(sub)
     return parser
 
 
@@ -285,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         if rest:
             raise CliError(f"unrecognized arguments: {' '.join(rest)}")
         handler = {"report": cmd_report, "merge": cmd_merge, "gate": cmd_gate, "claims": cmd_claims,
-                   "backends": cmd_backends}[args.command]
+                   "backends": cmd_backends, "bench": cmd_bench}[args.command]
         return handler(args)
     except CliError as exc:
         _fail(str(exc))

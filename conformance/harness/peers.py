@@ -64,7 +64,10 @@ def cache_dir() -> Path:
 
 
 def peer_path(name: str) -> str:
-    """Compile ``fixtures/NAME.c`` if needed and return the binary's absolute path."""
+    """Compile ``fixtures/NAME.c`` if needed and return the binary's absolute path.
+
+    ``NAME`` may name a subdirectory of ``fixtures/``: ``"bench/ipcbench"``.
+    """
     source = FIXTURES / f"{name}.c"
     try:
         text = source.read_bytes()
@@ -76,12 +79,14 @@ def peer_path(name: str) -> str:
                         "(on Debian: apt-get install gcc)")
     key = hashlib.sha256(text + repr(CFLAGS).encode()).hexdigest()[:16]
     directory = cache_dir()
-    binary = directory / f"{name}-{key}"
+    # a peer in a subdirectory ("bench/ipcbench") is cached flat, as "bench-ipcbench-KEY"
+    flat = name.replace("/", "-")
+    binary = directory / f"{flat}-{key}"
     if binary.exists():
         return str(binary)
     # Build under a unique name and rename into place: rename is atomic, so a
     # parallel worker sees either no binary or a complete one.
-    fd, scratch = tempfile.mkstemp(prefix=f".{name}-", dir=directory)
+    fd, scratch = tempfile.mkstemp(prefix=f".{flat}-", dir=directory)
     os.close(fd)
     try:
         result = subprocess.run(
