@@ -8,7 +8,7 @@ figure is a ratio taken side by side on a shared, noisy machine:
 * harness: spawn an actor from the zygote, one ``getpid`` round trip,
   ``exit`` and reap — what every scenario pays per actor.
 
-Usage: python benchmarks/harness.py [--rounds R] [--iterations N] [--json FILE]
+Usage: python3 -m benchmarks (everything), or python3 benchmarks/harness.py [--rounds R] [--iterations N] [--json FILE]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,31 +54,36 @@ def harness_round(zygote: ZygoteClient, iterations: int) -> float:
     return elapsed / iterations * 1e6
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--iterations", type=int, default=200)
-    parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args()
+def harness_figures(rounds: int, iterations: int) -> dict[str, Any]:
+    """Both loops in alternating rounds; medians, extremes and the ratio."""
     with tempfile.TemporaryDirectory() as tmp:
         binary = build_c_baseline(Path(tmp))
         zygote = ZygoteClient("conformance.backends.kernel:KernelProcessOps")
         try:
             harness_round(zygote, 20)  # warm up imports and the page cache
             c_us, py_us = [], []
-            for _ in range(args.rounds):
-                c_us.append(c_round(binary, args.iterations))
-                py_us.append(harness_round(zygote, args.iterations))
+            for _ in range(rounds):
+                c_us.append(c_round(binary, iterations))
+                py_us.append(harness_round(zygote, iterations))
         finally:
             zygote.close()
     ratios = [p / c for p, c in zip(py_us, c_us, strict=True)]
-    figures = {
+    return {
         "c_fork_pipe_wait_us": {"median": statistics.median(c_us), "min": min(c_us), "max": max(c_us)},
         "actor_spawn_roundtrip_us": {"median": statistics.median(py_us), "min": min(py_us),
                                      "max": max(py_us)},
         "ratio": {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)},
-        "rounds": args.rounds, "iterations": args.iterations, "cpus": os.cpu_count(),
+        "rounds": rounds, "iterations": iterations, "cpus": os.cpu_count(),
     }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    figures = harness_figures(args.rounds, args.iterations)
     print(f"C fork+pipe+wait        median {figures['c_fork_pipe_wait_us']['median']:8.1f} us")
     print(f"actor spawn+op+exit     median {figures['actor_spawn_roundtrip_us']['median']:8.1f} us")
     print(f"ratio (same rounds)     median {figures['ratio']['median']:8.2f}x "

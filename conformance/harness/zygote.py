@@ -23,6 +23,7 @@ Standard library only: this module is embedded in reproducers.
 from __future__ import annotations
 
 import ctypes
+import gc
 import importlib
 import os
 import signal
@@ -90,6 +91,11 @@ def serve(sock_fd: int, backend_path: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness decides when we go
     channel = socket.socket(fileno=sock_fd)
     pool = _Pool(load_backend(backend_path), channel)
+    # Everything imported so far moves to the permanent generation: a
+    # collection in an actor then never walks (and so never copies, page by
+    # page) the heap it shares with the zygote copy-on-write.
+    gc.collect()
+    gc.freeze()
     while True:
         try:
             request, _fds = protocol.recv(channel)
@@ -126,12 +132,18 @@ def _reap_all(kill: bool, spare: set[int]) -> dict[int, int]:
     The ``spare`` actors (the idle pool) are left alone.
     """
     statuses: dict[int, int] = {}
+    own_group = os.getpgid(0)
     while True:
         targets = [child for child in _children() if child not in spare]
         if kill:
             for child in targets:
                 try:
-                    os.killpg(os.getpgid(child), signal.SIGKILL)
+                    group = os.getpgid(child)
+                    # A pooled actor killed before it reached setsid() is
+                    # still in our group, which is the test process's: kill
+                    # it alone, never the group that holds pytest.
+                    if group != own_group:
+                        os.killpg(group, signal.SIGKILL)
                     os.kill(child, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass

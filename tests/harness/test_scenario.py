@@ -36,6 +36,15 @@ def test_actor_starts_with_only_standard_descriptors(sc):
     assert len(control) == 1 and control[0] >= control_fd_floor()
 
 
+def test_session_members_finds_actor_trees_and_nothing_after_close(zygote, tmp_path):
+    with Scenario(zygote, base_dir=str(tmp_path)) as scenario:
+        a = scenario.spawn("a")
+        b = a.fork("b")
+        assert sorted(procfs.session_members({a.pid})) == sorted([a.pid, b.pid])
+        assert procfs.session_members(set()) == []
+    assert procfs.session_members({a.pid}) == []
+
+
 def test_actor_has_default_signal_dispositions(sc):
     a = sc.spawn("a")
     with open(f"/proc/{a.pid}/status") as f:
