@@ -130,7 +130,7 @@ def test_name_rules(scenario, mq_names):
     scenario.expect(a.do("mq_open", base + "/x", create, 0o600, (4, 64)), Errno("EACCES"),
                     "a second slash")
     longest = base + "x" * (NAME_MAX + 1 - len(base))
-    mq_names.issued.append(longest)
+    mq_names.given.append(longest)
     scenario.expect(a.do("mq_open", longest + "y", create, 0o600, (4, 64)), Errno("ENAMETOOLONG"),
                     f"{NAME_MAX + 1} characters after the slash")
     scenario.expect(a.do("mq_open", longest, create, 0o600, (4, 64)), Value(3),

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from conformance.backends.posix_semshm_ops import SEM_VALUE_MAX
 from conformance.clauses import spec
 from conformance.outcome import Errno, Value
-from specs.posix.conftest import SEMSHM_UNPRIVILEGED
 
 CREAT, EXCL = os.O_CREAT, os.O_EXCL
 OVERVIEW_NAMES = ("sem_overview(7)", "A named semaphore is identified by a name of the form /somename; "
@@ -128,11 +127,11 @@ def test_long_name_fails(scenario, posix_names):
                            "open it."),
     requires=("root",),
 )
-def test_unprivileged_open_fails(scenario, posix_names):
+def test_unprivileged_open_fails(scenario, posix_names, unprivileged_ids):
     name = posix_names.new()
     a = scenario.spawn("a")
     a.call("sem_open", name, CREAT | EXCL, 0o600, 1)
     other = scenario.spawn("other")
-    other.call("become", *SEMSHM_UNPRIVILEGED)
+    other.call("become", *unprivileged_ids)
     scenario.expect(other.do("sem_open", name, 0, 0o600, 0), Errno("EACCES"))
     scenario.expect(a.do("sem_unlink", name), Value(0))

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from conformance.clauses import spec
 from conformance.outcome import Errno, Exited, Killed, Value
-from specs.posix.conftest import SEMSHM_UNPRIVILEGED
 
 CREAT, EXCL, RDWR, RDONLY, TRUNC = os.O_CREAT, os.O_EXCL, os.O_RDWR, os.O_RDONLY, os.O_TRUNC
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -263,13 +262,13 @@ def test_long_name_fails(scenario, posix_names):
     requires=("root",),
 )
 @given(access=st.sampled_from([RDWR, RDONLY]))
-def test_unprivileged_open_fails(new_scenario, posix_names, access):
+def test_unprivileged_open_fails(new_scenario, posix_names, access, unprivileged_ids):
     name = posix_names.new()
     with new_scenario() as sc:
         a = sc.spawn("a")
         a.call("shm_open", name, CREAT | EXCL | RDWR, 0o400)
         other = sc.spawn("other")
-        other.call("become", *SEMSHM_UNPRIVILEGED)
+        other.call("become", *unprivileged_ids)
         sc.expect(other.do("shm_open", name, access, 0), Errno("EACCES"))
         sc.expect(a.do("shm_unlink", name), Value(0))
     posix_names.sweep()
