@@ -257,6 +257,11 @@ class Scenario:
         fixed time; ``within`` (default: the step deadline) only bounds it.
         """
         if not actor.pending:
+            # The call may already have ended while the step that saw it
+            # asleep waited for quiescence (a short timeout runs out during
+            # settling): its completion was recorded then.
+            if actor.completion is not None and self._last_call_blocked(actor):
+                return actor.completion
             raise HarnessError(f"{actor.name} has no pending call to finish")
         limit = time.monotonic() + (within if within is not None else self.step_timeout)
         backoff = Backoff()
@@ -269,6 +274,13 @@ class Scenario:
         self.trace.append(record)
         self._settle(record)
         return record.outcome
+
+    def _last_call_blocked(self, actor: Actor) -> bool:
+        """Whether ``actor``'s latest own step (not a finish) was left blocked."""
+        for step in reversed(self.trace):
+            if step.actor == actor.name and step.op != "finish":
+                return step.outcome == BLOCKED
+        return False
 
     def expect(self, outcome: Outcome, wanted: Outcome, why: str = "") -> None:
         """Assert that a step's outcome is ``wanted``, recording the expectation.

@@ -131,3 +131,20 @@ def test_fork_child_is_a_new_actor_sharing_descriptors(sc):
     assert b.do("fd_list") == Value((0, 1, 2, fd))
     assert b.do("kcmp_file", ActorRef("a"), fd, fd) == Value(True)
     assert b.do("getpid") == Value(ActorRef("b"))
+
+
+def test_finish_returns_a_completion_recorded_while_settling(sc):
+    # a's 20 ms wait ends while the harness waits for b's 200 ms one: the
+    # settling after b's finish records a's completion, and a.finish() must
+    # hand that over instead of reporting that nothing is pending.
+    a, b = sc.spawn("a"), sc.spawn("b")
+    for actor in (a, b):
+        actor.call("sigprocmask", "block", (signal.SIGUSR2,))
+    assert a.do("sigtimedwait", (signal.SIGUSR2,), 20_000_000) == BLOCKED
+    assert b.do("sigtimedwait", (signal.SIGUSR2,), 200_000_000) == BLOCKED
+    assert b.finish() == Errno("EAGAIN")
+    assert not a.pending, "a's call ended while b's was awaited"
+    assert a.finish() == Errno("EAGAIN")
+    with pytest.raises(HarnessError, match="no pending call"):
+        b.do("getpid")
+        b.finish()

@@ -339,7 +339,7 @@ class RmidLeavesSendersAsleep(KernelProcessOps):
 MACHINE = (MSG + "test_msg_machine.py",)
 
 
-@mutant("msgrcv-ignores-positive-type", MACHINE, kills=("sysv.msg.machine",))
+@mutant("msgrcv-ignores-positive-type", MACHINE, kills=("sysv.msg.model.multi-process",))
 class MsgrcvIgnoresPositiveType(KernelProcessOps):
     """A positive msgtyp is ignored: the receive takes the first message of any type.
 

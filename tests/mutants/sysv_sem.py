@@ -508,7 +508,7 @@ class SemopStubNeverWaits(KernelProcessOps):
 MACHINE = (SEM + "test_sem_machine.py",)
 
 
-@mutant("semop-array-not-atomic", MACHINE, kills=("sysv.sem.machine",))
+@mutant("semop-array-not-atomic", MACHINE, kills=("sysv.sem.model.multi-process",))
 class SemopArrayNotAtomic(KernelProcessOps):
     """An array is performed one operation per call, so it is not all or nothing.
 

@@ -538,7 +538,7 @@ class ReadsConsume(KernelProcessOps):
 MACHINE = (SHM + "test_shm_machine.py",)
 
 
-@mutant("shm-read-stale-cache", MACHINE, kills=("sysv.shm.machine",))
+@mutant("shm-read-stale-cache", MACHINE, kills=("sysv.shm.model.multi-process",))
 class ShmReadStaleCache(KernelProcessOps):
     """Reads come from a copy of the segment taken when it was attached.
 

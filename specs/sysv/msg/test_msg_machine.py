@@ -5,7 +5,7 @@ from conformance.strategies.sysv_machine import MsgMachine, run_sysv_machine
 
 
 @spec(
-    "sysv.msg.machine",
+    "sysv.msg.model.multi-process",
     "Any sequence of msgget (by key and IPC_PRIVATE, with IPC_CREAT/IPC_EXCL), msgsnd and msgrcv "
     "(by type, negative type, MSG_EXCEPT, MSG_NOERROR, IPC_NOWAIT or sleeping), IPC_STAT, IPC_SET"
     " of msg_qbytes and IPC_RMID by several processes that fork, exit, are killed or interrupted "

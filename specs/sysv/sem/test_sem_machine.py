@@ -5,7 +5,7 @@ from conformance.strategies.sysv_machine import SemMachine, run_sysv_machine
 
 
 @spec(
-    "sysv.sem.machine",
+    "sysv.sem.model.multi-process",
     "Any sequence of semget (by key and IPC_PRIVATE), semop arrays (IPC_NOWAIT, SEM_UNDO, "
     "sleeping), semtimedop with a zero timeout, SETVAL, SETALL, GETVAL, GETPID, GETNCNT, GETZCNT,"
     " GETALL, IPC_STAT, IPC_SET and IPC_RMID by several processes that fork, exit, are killed or "

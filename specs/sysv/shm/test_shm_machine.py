@@ -5,7 +5,7 @@ from conformance.strategies.sysv_machine import ShmMachine, run_sysv_machine
 
 
 @spec(
-    "sysv.shm.machine",
+    "sysv.shm.model.multi-process",
     "Any sequence of shmget (by key and IPC_PRIVATE), shmat (read-write and SHM_RDONLY), stores, "
     "loads, shmdt, IPC_STAT, IPC_SET and IPC_RMID by several processes that fork, exit and are "
     "killed has the outcomes the reference model predicts: every attachment sees every store at "
