@@ -84,12 +84,14 @@ class ModelRun:
 
 
 class Names:
+    """The ``mq_names`` fixture's interface, for specs run on the model alone."""
+
     def __init__(self) -> None:
-        self.issued: list[str] = []
+        self.given: list[str] = []
 
     def new(self) -> str:
-        self.issued.append(f"/ipcc-mq-{os.getpid()}-{len(self.issued)}")
-        return self.issued[-1]
+        self.given.append(f"/ipcc-mq-{os.getpid()}-{len(self.given)}")
+        return self.given[-1]
 
 
 def _cap_sys_resource() -> bool:
