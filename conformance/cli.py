@@ -158,6 +158,9 @@ def cmd_gate(args: argparse.Namespace) -> int:
         expectations = load_expectations(args.expectations)
         check_backend_names(expectations, also=[results["provenance"]["backend"]])
         check_clause_names(expectations, (c["id"] for c in results["clauses"]), args.results)
+        if not results["clauses"]:
+            raise CliError(f"{args.results}: the run recorded no clauses, so there is nothing to gate; "
+                           "check the run's test selection (-k, paths)")
     except (ReportInputError, ExpectationsError) as exc:
         raise CliError(str(exc)) from None
     verdict = gate(results, expectations, source=args.results)

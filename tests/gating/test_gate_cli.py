@@ -59,6 +59,12 @@ def test_gate_without_expectations_fails_on_any_failure(results):
     assert "regression: fd.fork.shared-offset failed" in proc.stdout
 
 
+def test_gate_refuses_a_run_that_recorded_no_clauses(tmp_path):
+    empty = write_json(tmp_path / "empty.json", results_for([]))
+    proc = cli("gate", str(empty))
+    assert_one_line_error(proc, "recorded no clauses")
+
+
 def test_later_files_refine_earlier_ones(tmp_path, results, known):
     override = tmp_path / "local.toml"
     override.write_text('[[expect]]\nclause = "pipe.read.*"\noutcome = "failed"\nreason = "here it fails"\n')
