@@ -15,15 +15,14 @@ death - is forwarded to all of them.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..backends.ops import OPS
 from ..outcome import BLOCKED, Outcome
 from . import lifecycle, ops_fd, ops_io, ops_open, ops_proc
 from .constants import O_RDWR
 from .descriptions import Description
+from .dispatch import call_handler
 from .errors import ModelUsageError, Unmodelled
 from .lifecycle import install
 from .process import Process
@@ -155,16 +154,7 @@ class ProcessModel:
         if route is not None:
             outcome = self._sub_step(world.subs[route], proc, op, args)
         else:
-            handler = HANDLERS.get(op)
-            if handler is None:
-                if op in OPS:
-                    raise Unmodelled(f"{op}: outside this model and its hosted mechanisms")
-                raise ModelUsageError(f"unknown operation {op!r}")
-            try:
-                inspect.signature(handler).bind(world, proc, *args)
-            except TypeError as exc:
-                raise ModelUsageError(f"{op}{args!r}: {exc}") from None
-            outcome = handler(world, proc, *args)
+            outcome = call_handler(HANDLERS, world, proc, op, args, "this model and its hosted mechanisms")
         if outcome is not None:
             world.events.pop(actor, None)  # its own death is this step's outcome
         self._world = world = run_to_quiescence(world)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import inspect
 import signal
 from collections.abc import Callable
 from typing import Any
 
-from ...backends.ops import OPS, ActorRef
+from ...backends.ops import ActorRef
 from ...backends.sysv_ops import SYSV_OPS
 from ...outcome import BLOCKED, Exited, Killed, Outcome, Value
 from ..args import actor_ref, c_int
+from ..dispatch import call_handler
 from ..errors import ModelUsageError, Unmodelled
 from . import lifecycle, msg, sem, shm
 from .limits import Limits
@@ -162,16 +162,7 @@ class SysVModel:
         if op in STANDALONE_OPS:
             outcome: Outcome | None = self._process_op(proc, op, args)
         else:
-            handler = HANDLERS.get(op)
-            if handler is None:
-                if op in OPS:
-                    raise Unmodelled(f"{op}: outside the System V model")
-                raise ModelUsageError(f"unknown operation {op!r}")
-            try:
-                inspect.signature(handler).bind(world, proc, *args)
-            except TypeError as exc:
-                raise ModelUsageError(f"{op}{args!r}: {exc}") from None
-            outcome = handler(world, proc, *args)
+            outcome = call_handler(HANDLERS, world, proc, op, args, "the System V model")
         if outcome is not None:
             world.events.pop(actor, None)
             if outcome.kind in ("signal", "exit"):
