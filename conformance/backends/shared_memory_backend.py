@@ -12,17 +12,30 @@ contract's ``"/name"`` is passed as ``"name"``.
 
 How the contract maps onto the library:
 
-* ``shm_open`` without O_CREAT, O_RDWR, is ``SharedMemory(name)``; the
-  object is kept and its descriptor returned. ``mmap`` of that descriptor,
-  MAP_SHARED over no more than the object's size, is a handle on ``buf``;
-  ``map_read``/``map_write`` slice it, ``munmap`` releases it.
-* ``shm_unlink`` attaches and calls ``unlink()`` (the class offers no
-  unlink by name), then ``close()``.
+* **Creating** is ``SharedMemory(name, create=True, size=N)`` taken apart
+  into the library's own three steps, so the empty object between them is
+  there for the contract's ``shm_open`` to return: ``shm_open`` with
+  exactly the library's flags and mode, ``O_CREAT|O_EXCL|O_RDWR`` and 0600,
+  is the library's ``_posixshmem.shm_open``; the one ``ftruncate`` that
+  follows is its ``os.ftruncate`` (to a positive size only, as
+  ``SharedMemory`` insists); ``mmap`` of the descriptor then is its
+  ``mmap.mmap(fd, size)`` of the whole object, and the contract's mapping a
+  view of it (no longer than the object).
+* **Attaching**, ``shm_open`` without O_CREAT, O_RDWR, is
+  ``SharedMemory(name)``; the object is kept and its descriptor returned.
+  ``mmap`` of that descriptor, MAP_SHARED over no more than the object's
+  size, is a view of ``buf``. ``map_read``/``map_write`` slice the views,
+  ``munmap`` releases one.
+* ``close`` is ``SharedMemory.close()`` (or the same steps for a created
+  object): it unmaps as well, so it is only taken when no view is left.
+* ``shm_unlink`` is the library's ``_posixshmem.shm_unlink``, the call
+  ``unlink()`` makes (the class offers no unlink by name).
 * **What the library cannot express** raises ``NotImplementedError``:
-  creating an object with ``shm_open`` (``SharedMemory`` refuses size 0,
-  and a new object must start empty, ``ftruncate`` following), O_CREAT
-  without O_EXCL, O_RDONLY and O_WRONLY, O_TRUNC, a mode other than 0600,
-  MAP_PRIVATE, read-only and over-long mappings.
+  O_CREAT without O_EXCL or with another access or mode than O_RDWR and
+  0600, a second ``ftruncate`` or one to 0, O_RDONLY and O_WRONLY, O_TRUNC,
+  attaching to an empty object (``mmap`` of 0 bytes), MAP_PRIVATE,
+  read-only and over-long mappings, loads and stores outside the object,
+  closing a descriptor whose object is still mapped.
 
 The standard library registers every segment it creates *or attaches* with
 its ``resource_tracker`` process, which unlinks the segments still
@@ -38,6 +51,7 @@ behaviour.
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections.abc import Sized
 from multiprocessing import resource_tracker, shared_memory
@@ -85,41 +99,79 @@ class SharedMemoryOps(KernelProcessOps):
         finally:
             resource_tracker.register = register
 
+    @property
+    def created(self) -> dict[int, list[Any]]:
+        """Objects this actor created, by descriptor: [whole-object mmap or None, ftruncated]."""
+        table: dict[int, list[Any]] | None = self.__dict__.get("_created")
+        if table is None:
+            table = self.__dict__["_created"] = {}
+        return table
+
     def shm_open(self, name: str, oflag: int, mode: int = 0o600) -> int:
         if oflag & os.O_CREAT:
-            raise NotImplementedError("SharedMemory cannot create an empty object (size must be "
-                                      "positive) nor one without O_EXCL or with another mode than 0600")
+            if oflag != os.O_CREAT | os.O_EXCL | os.O_RDWR or mode != 0o600:
+                raise NotImplementedError("SharedMemory creates only with O_CREAT|O_EXCL|O_RDWR "
+                                          "and mode 0600")
+            # the first step of SharedMemory(name, create=True, size): the name as it passes it
+            fd = int(shared_memory._posixshmem.shm_open(  # type: ignore[attr-defined]
+                "/" + _library_name(name), oflag, mode=mode))
+            self.created[fd] = [None, False]
+            return fd
         if oflag & os.O_ACCMODE != os.O_RDWR or oflag & os.O_TRUNC:
             raise NotImplementedError("SharedMemory opens O_RDWR only, without O_TRUNC")
-        segment = self._attach(name)
+        try:
+            segment = self._attach(name)
+        except ValueError as exc:  # mmap.mmap(fd, 0): "cannot mmap an empty file"
+            raise NotImplementedError(f"SharedMemory cannot attach to an empty object ({exc})") from None
         fd = int(segment._fd)
         self.segments[fd] = segment
         return fd
 
     def shm_unlink(self, name: str) -> int:
-        segment = self._attach(name)
-        try:
-            # unlink() is this call followed by an unregister, which would start the tracker
-            shared_memory._posixshmem.shm_unlink(segment._name)  # type: ignore[attr-defined]
-        finally:
-            segment.close()
+        # what unlink() calls, without the unregistering that would start the tracker
+        shared_memory._posixshmem.shm_unlink("/" + _library_name(name))  # type: ignore[attr-defined]
         return 0
 
+    def ftruncate(self, fd: int, length: int) -> int:
+        if fd in self.segments:
+            raise NotImplementedError("SharedMemory cannot resize an object it attached to")
+        if fd not in self.created:
+            return super().ftruncate(fd, length)
+        if self.created[fd][1] or length <= 0:
+            raise NotImplementedError("SharedMemory sizes a new object once, to a positive size")
+        os.ftruncate(fd, length)  # the second step of SharedMemory(create=True)
+        self.created[fd][1] = True
+        return 0
+
+    def _buffer(self, fd: int) -> memoryview:
+        if fd in self.segments:
+            return self.segments[fd].buf  # type: ignore[no-any-return]
+        entry = self.created[fd]
+        if not entry[1]:
+            raise NotImplementedError("SharedMemory maps a new object only once it has its size")
+        if entry[0] is None:  # the third step of SharedMemory(create=True)
+            entry[0] = mmap.mmap(fd, os.fstat(fd).st_size)
+        return memoryview(entry[0])
+
     def mmap(self, fd: int, length: int, prot: str, kind: str) -> int:
-        if fd not in self.segments or "anon" in kind:
+        if fd not in self.segments and fd not in self.created or "anon" in kind:
             return super().mmap(fd, length, prot, kind)
-        segment = self.segments[fd]
-        if kind != "shared" or prot != "rw" or length > segment.size:
+        buf = self._buffer(fd)
+        if kind != "shared" or prot != "rw" or not 0 < length <= len(buf):
             raise NotImplementedError("SharedMemory maps the whole object, MAP_SHARED, read-write")
         handle = min(set(range(len(self.mappings) + len(self.views) + 1))
                      - set(self.mappings) - set(self.views))
-        self.views[handle] = segment.buf[:length]
+        self.views[handle] = buf[:length]
+        self.__dict__.setdefault("_view_fds", {})[handle] = fd
         return handle
 
     def map_read(self, handle: int, offset: int, count: int) -> bytes:
         if handle not in self.views:
             return super().map_read(handle, offset, count)
-        return bytes(self.views[handle][offset:offset + count])
+        view = self.views[handle]
+        if offset < 0 or offset + count > len(view):
+            raise NotImplementedError("a load past the object's end: buf refuses it (IndexError)")
+        return bytes(view[offset:offset + count])
 
     def map_write(self, handle: int, offset: int, data: bytes) -> int:
         if handle not in self.views:
@@ -134,13 +186,20 @@ class SharedMemoryOps(KernelProcessOps):
         if handle not in self.views:
             return super().munmap(handle)
         self.views.pop(handle).release()
+        self.__dict__["_view_fds"].pop(handle, None)
         return 0
 
     def close(self, fd: int) -> int:
-        if fd not in self.segments:
+        if fd not in self.segments and fd not in self.created:
             return super().close(fd)
-        segment = self.segments.pop(fd)
-        for handle in [h for h, v in self.views.items() if v.obj is segment.buf.obj]:
-            self.views.pop(handle).release()
-        segment.close()
+        if fd in self.__dict__.get("_view_fds", {}).values():
+            raise NotImplementedError("SharedMemory.close() unmaps too: it cannot close the "
+                                      "descriptor of an object still mapped")
+        if fd in self.segments:
+            self.segments.pop(fd).close()
+            return 0
+        whole = self.created.pop(fd)[0]
+        if whole is not None:
+            whole.close()
+        os.close(fd)
         return 0

@@ -151,6 +151,8 @@ class ProcessModel:
             raise ModelUsageError(f"{actor} is blocked; it cannot {op} until that call completes")
         outcome: Outcome | None
         route = self._routes.get(op)
+        if route is None:
+            route = self._claimant(proc, op, args)
         if route is not None:
             outcome = self._sub_step(world.subs[route], proc, op, args)
         else:
@@ -212,12 +214,24 @@ class ProcessModel:
 
     def _sub_step(self, sub: Any, proc: Process, op: str, args: tuple[Any, ...]) -> Outcome:
         """Delegate ``op`` to a sub-model; a death it reports is finished by the host."""
+        note = getattr(sub, "host_descriptors", None)
+        if note is not None:  # optional: a sub-model that numbers descriptors of its own
+            note(proc.name, frozenset(proc.fds))
         outcome: Outcome = sub.step(proc.name, op, *args)
         if outcome.kind in ("signal", "exit"):
             # the sub-model did its own exit work; the host closes descriptors,
             # tells the parent and the other sub-models
             lifecycle.die(self._world, proc, outcome)
         return outcome
+
+    def _claimant(self, proc: Process, op: str, args: tuple[Any, ...]) -> str | None:
+        """The sub-model that performs this host operation itself (optional ``claims``: one on a
+        descriptor or file the sub-model made, such as ``close`` of a POSIX shm descriptor)."""
+        for name, sub in self._world.subs.items():
+            claims = getattr(sub, "claims", None)
+            if claims is not None and claims(proc.name, op, args, frozenset(proc.fds)):
+                return name
+        return None
 
     def alive(self) -> set[str]:
         return {n for n, p in self._world.procs.items() if p.alive}

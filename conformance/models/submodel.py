@@ -72,6 +72,13 @@ system during a scenario (a spec wrote a tunable such as
 ``/proc/sys/kernel/msgmnb``); later calls see the new ones. A sub-model
 without it makes such a change :class:`~.errors.Unmodelled`.
 
+**Descriptors of its own** (optional, for a mechanism used through ordinary
+descriptors, as POSIX shared memory is): ``claims(actor, op, args,
+host_fds)`` says whether a host operation (``close``, ``fstat``...) is the
+sub-model's to perform - one on a descriptor it made; the host then sends it
+to :meth:`step`. ``host_descriptors(actor, fds)`` is told, before each of
+its steps, which descriptor numbers the host holds for the actor.
+
 **State.** Everything the sub-model knows must live in the instance (and
 what it references), so that ``copy.deepcopy`` of the host world - which
 holds the instance - is a faithful snapshot: the host explores the orders
@@ -163,6 +170,8 @@ MECHANISMS: tuple[Mechanism, ...] = (
     Mechanism("sysv", _sysv, _sysv_host),
     Mechanism("posix_sem", lambda _facts: __import__("conformance.models.posix.sem").models.posix.sem.SemModel()),
     Mechanism("posix_mq", lambda f: __import__("conformance.models.posix.mq").models.posix.mq.build(f)),
+    Mechanism("posix_shm", lambda f: __import__("conformance.models.posix.shm").models.posix.shm.build(f),
+              lambda: __import__("conformance.models.posix.shm").models.posix.shm.ShmParams.from_host()),
 )
 
 

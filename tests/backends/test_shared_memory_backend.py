@@ -52,18 +52,54 @@ def test_backend_attaches_reads_writes_unlinks(name):
         m = ops.mmap(fd, 4096, "rw", "shared")
         print(ops.map_write(m, 0, b"abc"), ops.map_read(m, 0, 3))
         try:
-            ops.shm_open({name!r}, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+            ops.close(fd)
         except NotImplementedError as exc:
-            print("create:", exc)
+            print("close while mapped:", exc)
         ops.munmap(m)
         ops.close(fd)
         print("tracker started:", resource_tracker._resource_tracker._pid is not None)
     """)
     assert "3 b'abc'" in out
-    assert "create: SharedMemory cannot create an empty object" in out
+    assert "close while mapped: SharedMemory.close() unmaps too" in out
     assert "tracker started: False" in out, "the backend must not start the resource tracker"
     assert open(f"/dev/shm{name}", "rb").read(3) == b"abc", "the store reached the object"
     assert os.path.exists(f"/dev/shm{name}"), "attaching and exiting left the object alone"
+
+
+def test_backend_creates_in_the_library_steps():
+    """shm_open(O_CREAT|O_EXCL|O_RDWR, 0600), ftruncate, mmap: SharedMemory(create=True) one step at a
+    time, so the new object is empty until ftruncate; the forms the library lacks are refused."""
+    chosen = f"/ipcc-shmlib-new-{os.getpid()}"
+    try:
+        out = _child(f"""
+            import os
+            from multiprocessing import resource_tracker
+            from conformance.backends.shared_memory_backend import SharedMemoryOps
+            ops = SharedMemoryOps()
+            fd = ops.shm_open({chosen!r}, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+            print("new:", ops.fstat(fd))
+            for call, args in (("shm_open", ({chosen!r}, os.O_CREAT | os.O_RDWR, 0o600)),
+                               ("shm_open", ({chosen!r}, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o400)),
+                               ("mmap", (fd, 4096, "rw", "shared")), ("ftruncate", (fd, 0))):
+                try:
+                    getattr(ops, call)(*args)
+                except NotImplementedError as exc:
+                    print("refused:", call)
+            ops.ftruncate(fd, 4096)
+            m = ops.mmap(fd, 100, "rw", "shared")
+            print(ops.map_write(m, 0, b"new"), ops.fstat(fd))
+            ops.munmap(m)
+            ops.close(fd)
+            print("tracker started:", resource_tracker._resource_tracker._pid is not None)
+        """)
+        assert "new: ('-', 0)" in out
+        assert out.count("refused:") == 4, out
+        assert "3 ('-', 4096)" in out
+        assert "tracker started: False" in out
+        assert open(f"/dev/shm{chosen}", "rb").read(3) == b"new"
+    finally:
+        if os.path.exists(f"/dev/shm{chosen}"):
+            os.unlink(f"/dev/shm{chosen}")
 
 
 def test_backend_unlink(name):

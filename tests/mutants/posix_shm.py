@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 
 from conformance.backends.kernel import KernelProcessOps
 
@@ -159,3 +160,50 @@ class ShmElsewhere(KernelProcessOps):
 
     def shm_unlink(self, name: str) -> int:
         return super().shm_unlink(f"/sem.{name[1:]}")
+
+
+# -- mutants the model-checked machine must catch ------------------------------------------
+MACHINE_SPECS = ("specs/posix/shm/test_posix_shm_machine.py",)
+MACHINE = ("posix.shm.model.multi-process",)
+
+
+@mutant("shm-machine-shared-store-unseen", MACHINE_SPECS, kills=MACHINE)
+class ShmSharedStoreUnseen(ShmMapsPrivate):
+    """A MAP_SHARED store to a shared memory object is not seen by another process (it maps
+    private), found among random sequences of opens, stores, loads and forks."""
+
+
+@mutant("shm-machine-unlink-destroys", MACHINE_SPECS, kills=MACHINE)
+class ShmMachineUnlinkDestroys(ShmUnlinkDestroys):
+    """shm_unlink empties the object while descriptors and mappings still hold it."""
+
+
+@mutant("shm-machine-sigbus-by-byte", MACHINE_SPECS, kills=MACHINE)
+class ShmSigbusByByte(_Tracked):
+    """A load or store past the object's size faults even inside its last page (a byte-granular
+    check where the kernel faults by page)."""
+
+    def mmap(self, fd: int, length: int, prot: str, kind: str) -> int:
+        handle = super().mmap(fd, length, prot, kind)
+        if self.is_shm(fd) and "anon" not in kind:
+            self.__dict__.setdefault("shm_paths", {})[handle] = os.readlink(f"/proc/self/fd/{fd}")
+        return handle
+
+    def _check(self, handle: int, end: int) -> None:
+        path = self.__dict__.get("shm_paths", {}).get(handle)
+        if path is not None and os.path.exists(path) and end > os.stat(path).st_size:
+            os.kill(os.getpid(), signal.SIGBUS)
+
+    def map_read(self, handle: int, offset: int, count: int) -> bytes:
+        if count:
+            self._check(handle, offset + count)
+        return super().map_read(handle, offset, count)
+
+    def map_write(self, handle: int, offset: int, data: bytes) -> int:
+        if data:
+            self._check(handle, offset + len(data))
+        return super().map_write(handle, offset, data)
+
+    def munmap(self, handle: int) -> int:
+        self.__dict__.get("shm_paths", {}).pop(handle, None)
+        return super().munmap(handle)
