@@ -288,6 +288,30 @@ class FifoMachine(ProcessMachine):
     lseek = None  # type: ignore[assignment]
 
 
+class MechanismMachine(ProcessMachine):
+    """Processes only, for a machine that adds the rules of another mechanism.
+
+    The descriptor, pipe and FIFO rules have their own machines; here they
+    would only dilute the mechanism's steps.
+    """
+
+    open_file = None  # type: ignore[assignment]
+    pipe = None  # type: ignore[assignment]
+    mkfifo = None  # type: ignore[assignment]
+    open_fifo = None  # type: ignore[assignment]
+    lseek = None  # type: ignore[assignment]
+    read = None  # type: ignore[assignment]
+    write = None  # type: ignore[assignment]
+    close = None  # type: ignore[assignment]
+    dup = None  # type: ignore[assignment]
+    dup2 = None  # type: ignore[assignment]
+    set_status_flags = None  # type: ignore[assignment]
+    get_status_flags = None  # type: ignore[assignment]
+    same_description = None  # type: ignore[assignment]
+    fd_type = None  # type: ignore[assignment]
+    sigpipe = None  # type: ignore[assignment]
+
+
 def run_machine(base: type[ProcessMachine], new_scenario: Callable[[], Any]) -> None:
     """Run one state machine test with the test's scenario factory."""
     from hypothesis.stateful import run_state_machine_as_test

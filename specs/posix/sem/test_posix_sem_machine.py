@@ -21,35 +21,18 @@ from hypothesis.stateful import precondition, rule, run_state_machine_as_test
 
 from conformance.clauses import spec
 from conformance.models import ProcessModel
-from conformance.strategies.machine import ProcessMachine, machine_for, model_limits
+from conformance.strategies.machine import MechanismMachine, machine_for, model_limits
 
 OPEN_FLAGS = st.sampled_from([0, os.O_CREAT, os.O_CREAT | os.O_EXCL])
 
 
-class SemMachine(ProcessMachine):
+class SemMachine(MechanismMachine):
     """Named semaphores and processes; no files, pipes or FIFOs."""
 
     names: list[str] = []
     #: the deadlines of timed waits ((sec, nsec), relative); a backend that cannot
     #: pass an invalid or zero timeout gets a long one, used only where it cannot sleep
     deadlines: tuple[tuple[int, int], ...] = ((0, -1), (1, 1_000_000_000), (0, 0), (-1, 0))
-
-    # the descriptor rules have their own machines; here they would only dilute
-    open_file = None  # type: ignore[assignment]
-    pipe = None  # type: ignore[assignment]
-    mkfifo = None  # type: ignore[assignment]
-    open_fifo = None  # type: ignore[assignment]
-    lseek = None  # type: ignore[assignment]
-    read = None  # type: ignore[assignment]
-    write = None  # type: ignore[assignment]
-    close = None  # type: ignore[assignment]
-    dup = None  # type: ignore[assignment]
-    dup2 = None  # type: ignore[assignment]
-    set_status_flags = None  # type: ignore[assignment]
-    get_status_flags = None  # type: ignore[assignment]
-    same_description = None  # type: ignore[assignment]
-    fd_type = None  # type: ignore[assignment]
-    sigpipe = None  # type: ignore[assignment]
 
     def setup_objects(self, actor: str) -> None:
         self.do(actor, "sem_open", self.names[0], os.O_CREAT, 0o600, 0)

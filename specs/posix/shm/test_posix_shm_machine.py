@@ -26,7 +26,7 @@ from hypothesis.stateful import precondition, rule, run_state_machine_as_test
 from conformance.clauses import spec
 from conformance.models import ProcessModel
 from conformance.models.submodel import host_params
-from conformance.strategies.machine import ProcessMachine, machine_for, model_limits
+from conformance.strategies.machine import MechanismMachine, machine_for, model_limits
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 CREAT, EXCL, RDWR, RDONLY, TRUNC = os.O_CREAT, os.O_EXCL, os.O_RDWR, os.O_RDONLY, os.O_TRUNC
@@ -39,7 +39,7 @@ OFFSETS = st.sampled_from([0, 100, PAGE - 8, PAGE + 96, 2 * PAGE - 8, 2 * PAGE +
 COUNTS = st.sampled_from([0, 1, 16, 160])
 
 
-class ShmMachine(ProcessMachine):
+class ShmMachine(MechanismMachine):
     """Shared memory objects, their mappings and processes; no files, pipes or FIFOs."""
 
     names: list[str] = []
@@ -50,23 +50,6 @@ class ShmMachine(ProcessMachine):
         self.stored: list[int] = []
         #: the actor that stored last: loads are made by another when they can
         self.storer = ""
-
-    # the descriptor rules have their own machines; here they would only dilute
-    open_file = None  # type: ignore[assignment]
-    pipe = None  # type: ignore[assignment]
-    mkfifo = None  # type: ignore[assignment]
-    open_fifo = None  # type: ignore[assignment]
-    lseek = None  # type: ignore[assignment]
-    read = None  # type: ignore[assignment]
-    write = None  # type: ignore[assignment]
-    close = None  # type: ignore[assignment]
-    dup = None  # type: ignore[assignment]
-    dup2 = None  # type: ignore[assignment]
-    set_status_flags = None  # type: ignore[assignment]
-    get_status_flags = None  # type: ignore[assignment]
-    same_description = None  # type: ignore[assignment]
-    fd_type = None  # type: ignore[assignment]
-    sigpipe = None  # type: ignore[assignment]
 
     def setup_objects(self, actor: str) -> None:
         # an object ending inside its second page, mapped over two pages by two processes
