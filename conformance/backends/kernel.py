@@ -24,6 +24,7 @@ import stat
 import struct
 from typing import Any
 
+from ..outcome import signal_name
 from .posix_mq_kernel import PosixMqKernelOps
 from .posix_semshm_kernel import PosixSemShmKernelOps
 from .sysv_kernel import SysVKernelOps
@@ -368,6 +369,33 @@ class KernelProcessOps(PosixMqKernelOps, PosixSemShmKernelOps, SysVKernelOps):
         _check(_libc.socketpair(socket.AF_UNIX, _TYPES[type], 0, fds))
         return (fds[0], fds[1])
 
+    def _msg_flags(self, names: tuple[str, ...]) -> int:
+        """send(2)/recv(2) flags from their names; an unknown name is a ValueError."""
+        known = {"MSG_NOSIGNAL": socket.MSG_NOSIGNAL, "MSG_DONTWAIT": socket.MSG_DONTWAIT,
+                 "MSG_PEEK": socket.MSG_PEEK, "MSG_WAITALL": socket.MSG_WAITALL,
+                 "MSG_OOB": socket.MSG_OOB, "MSG_EOR": socket.MSG_EOR}
+        flags = 0
+        for name in names:
+            if name not in known:
+                raise ValueError(f"unknown message flag {name!r}; known: {sorted(known)}")
+            flags |= known[name]
+        return flags
+
+    def send(self, fd: int, data: bytes, flags: tuple[str, ...]) -> int:
+        # libc send, not socket.send: Python retries on EINTR.
+        call = _libc["send"]  # a private prototype: the shared _libc.send stays untouched
+        call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
+        call.restype = ctypes.c_ssize_t
+        return _check(call(fd, data, len(data), self._msg_flags(flags)))
+
+    def recv(self, fd: int, count: int, flags: tuple[str, ...]) -> bytes:
+        call = _libc["recv"]
+        call.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        call.restype = ctypes.c_ssize_t
+        buf = ctypes.create_string_buffer(max(count, 1))
+        n = _check(call(fd, buf, count, self._msg_flags(flags)))
+        return buf.raw[:n]
+
     def unix_bind(self, path: str) -> int:
         # A socketpair can only be shared by inheritance; a name bound in
         # the scenario directory lets actors that share no ancestor meet.
@@ -428,7 +456,7 @@ class KernelProcessOps(PosixMqKernelOps, PosixSemShmKernelOps, SysVKernelOps):
         status = ctypes.c_int()
         _check(_libc.waitpid(pid, ctypes.byref(status), 0))
         if os.WIFSIGNALED(status.value):
-            return ("killed", signal.Signals(os.WTERMSIG(status.value)).name)
+            return ("killed", signal_name(os.WTERMSIG(status.value)))
         return ("exited", os.WEXITSTATUS(status.value))
 
     def setvar(self, name: str, value: int) -> int:

@@ -105,6 +105,12 @@ OPS: dict[str, OpSpec] = {
         OpSpec("shutdown", "shutdown(fd: int, how: int)", "0"),
         OpSpec("socketpair_of", "socketpair_of(type: str)",
                "(fd, fd): an AF_UNIX pair of 'stream', 'dgram' or 'seqpacket' sockets"),
+        OpSpec("send", "send(fd: int, data: bytes, flags: tuple[str, ...])",
+               "bytes sent; flags are names such as 'MSG_NOSIGNAL' or 'MSG_DONTWAIT'",
+               ("sendto",)),
+        OpSpec("recv", "recv(fd: int, count: int, flags: tuple[str, ...])",
+               "bytes received; flags are names such as 'MSG_PEEK' or 'MSG_DONTWAIT'",
+               ("recvfrom",)),
         OpSpec("ftruncate", "ftruncate(fd: int, length: int)", "0"),
         OpSpec("mmap", "mmap(fd: int, length: int, prot: str, kind: str)",
                "a mapping handle (lowest unused small int); prot 'r' or 'rw'; kind 'shared', "

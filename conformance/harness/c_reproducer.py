@@ -85,6 +85,15 @@ _IPC_CREAT, _IPC_EXCL = 0o1000, 0o2000
 _SEMCTL_INT = {11: "GETPID", 12: "GETVAL", 14: "GETNCNT", 15: "GETZCNT", 16: "SETVAL", 0: "IPC_RMID"}
 _GETALL, _SETALL, _GETPID = 13, 17, 11
 _SOCK_TYPES = {"stream": "SOCK_STREAM", "dgram": "SOCK_DGRAM", "seqpacket": "SOCK_SEQPACKET"}
+#: the send/recv flag names the catalogue allows, as C spells them
+_MSG_FLAG_NAMES = ("MSG_NOSIGNAL", "MSG_DONTWAIT", "MSG_PEEK", "MSG_WAITALL", "MSG_OOB", "MSG_EOR")
+
+
+def _msg_flags(flags: Any) -> str:
+    """A send/recv flags tuple as a C expression (``MSG_PEEK | MSG_DONTWAIT``, ``0``)."""
+    if not isinstance(flags, tuple) or any(f not in _MSG_FLAG_NAMES for f in flags):
+        raise Untranslatable(f"message flags {flags!r}")
+    return " | ".join(flags) or "0"
 
 
 #: the System V limits of an IPC namespace (files of /proc/sys/kernel); specs may change them
@@ -350,6 +359,22 @@ class _Translator:
 
     def op_shutdown(self, fd: Any, how: Any) -> list[str]:
         return [f"RESULT(shutdown((int){_c_int(fd, 'fd')}, (int){_c_int(how, 'how')}));"]
+
+    def op_send(self, fd: Any, data: Any, flags: Any) -> list[str]:
+        if not isinstance(data, bytes):
+            raise Untranslatable(f"send data {data!r} is not bytes")
+        return [f"RESULT(send((int){_c_int(fd, 'fd')}, {_c_string(data)}, {len(data)}, "
+                f"{_msg_flags(flags)}));"]
+
+    def op_recv(self, fd: Any, count: Any, flags: Any) -> list[str]:
+        c_count = _c_int(count, "count")
+        if count > _MAX_BUFFER or count < 0:
+            raise Untranslatable(f"recv of {count} bytes is outside the program's buffers")
+        # as the kernel backend: a buffer of count bytes (one when count is 0)
+        return [f"{{ unsigned char *b_ = malloc({c_count} ? (size_t){c_count} : 1); "
+                f"ssize_t r_ = recv((int){_c_int(fd, 'fd')}, b_, (size_t){c_count}, {_msg_flags(flags)}); "
+                'if (r_ < 0) out_err(out, errno); else { sb_puts(out, "-> "); sb_bytes(out, b_, (size_t)r_); } '
+                "free(b_); }"]
 
     # processes and signals
     def op_fork(self, child: Any) -> list[str]:
