@@ -100,7 +100,9 @@ def test_write_to_closed_peer(scenario, domain, disposition):
     "was read) still succeeds: the connection is half closed, not broken, until the peer's "
     "system answers that data with a reset.",
     sources=[
-        SHUTDOWN_2,
+        ("RFC 793, 3.9 SEND Call", "ESTABLISHED STATE CLOSE-WAIT STATE Segmentize the buffer and "
+                                   "send it with a piggybacked acknowledgment (acknowledgment value "
+                                   "= RCV.NXT).", "https://www.rfc-editor.org/rfc/rfc793#section-3.9"),
         ("tcp(7)", "EPIPE  The other end closed the socket unexpectedly or a read is executed on "
                    "a shut down socket."),
     ],
@@ -336,7 +338,7 @@ def test_blocking_write_waits_for_reader(scenario, domain):
                        "(via the fcntl(2) F_SETFL operation), but differs in that MSG_DONTWAIT is a "
                        "per-call option, whereas O_NONBLOCK is a setting on the open file "
                        "description (see open(2)), which will affect all threads in the calling "
-                       "process as well as other processes that hold file descriptors referring to "
+                       "process and as well as other processes that hold file descriptors referring to "
                        "the same open file description."),
 )
 def test_recv_dontwait(scenario, domain):
