@@ -83,6 +83,9 @@ def Exited(status: int) -> Outcome:  # noqa: N802
 
 
 BLOCKED = Outcome("blocked")
+#: a death whose cause nobody can read: the process was reaped before anyone
+#: looked (by its parent's wait, or at once because its parent ignores SIGCHLD)
+UNKNOWN_DEATH = Outcome("exit", None)
 
 
 def errno_name(number: int) -> str:
@@ -94,6 +97,13 @@ def signal_name(number: int) -> str:
         return _signal.Signals(number).name
     except ValueError:
         return f"SIG#{number}"
+
+
+def signal_number(name: str) -> int:
+    """The inverse of :func:`signal_name`."""
+    if name.startswith("SIG#"):
+        return int(name[4:])
+    return int(_signal.Signals[name])
 
 
 def from_wait_status(status: int) -> Outcome:

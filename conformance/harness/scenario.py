@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..backends.ops import OPS, ActorRef
-from ..outcome import BLOCKED, Errno, Exited, Killed, Outcome, Value, from_wait_status
+from ..outcome import BLOCKED, UNKNOWN_DEATH, Errno, Exited, Killed, Outcome, Value, from_wait_status
 from . import procfs, protocol
 from .actor import control_fd_floor
 from .zygote import ZygoteClient
@@ -70,6 +70,8 @@ class Step:
     expected: Outcome | None = None
     #: what the model predicted settling would observe (model-checked steps only)
     expected_events: dict[str, Outcome] | None = None
+    #: children reaped by a wait() that had been asleep and ended while settling
+    reaped: dict[str, Outcome] = field(default_factory=dict, repr=False, compare=False)
 
     def describe(self) -> list[str]:
         shown = ", ".join(_show(a) for a in self.args)
@@ -239,7 +241,7 @@ class Scenario:
         record = Step(actor.name, op, args, outcome)
         self.trace.append(record)
         self._settle(record, replied=actor if outcome.kind in ("value", "errno") else None)
-        return outcome
+        return record.outcome  # a death's cause may have been learnt while settling
 
     def settle(self) -> dict[str, Outcome]:
         """Wait for quiescence again; returns the events it observed."""
@@ -400,7 +402,7 @@ class Scenario:
             if task.zombie and task.exit_code is not None:
                 outcome = from_wait_status(task.exit_code)
             elif task.gone:
-                outcome = Outcome("exit", None)  # reaped by its parent first
+                outcome = UNKNOWN_DEATH  # reaped by its parent first
             elif time.monotonic() > limit:
                 raise HarnessError(f"{actor.name} closed its channel but did not exit")
             else:
@@ -457,6 +459,8 @@ class Scenario:
             actor.pending = None
             actor.completion = outcome
             record.events[actor.name] = outcome
+            if op == "wait" and args and isinstance(args[0], ActorRef):
+                record.reaped[args[0].name] = outcome
             return
         try:
             protocol.recv(actor.channel)
@@ -466,14 +470,25 @@ class Scenario:
         raise HarnessError(f"{actor.name} sent a reply nobody asked for")
 
     def _fill_unknown_deaths(self, record: Step) -> None:
-        """A child reaped by its parent's wait before we read its status."""
+        """A child reaped by its parent's wait before we read its status.
+
+        The wait is the step itself, or a wait that was asleep and ended
+        during this step (its completion is in ``record.reaped``).
+        """
+        reaped = dict(record.reaped)
+        if record.op == "wait" and record.args and isinstance(record.args[0], ActorRef):
+            reaped[record.args[0].name] = record.outcome
         for name, event in list(record.events.items()):
-            if event != Outcome("exit", None):
-                continue
-            for waiter in self.trace[-1:]:
-                if waiter.op == "wait" and waiter.args and waiter.args[0] == ActorRef(name):
-                    kind, detail = waiter.outcome.detail
-                    record.events[name] = Killed(detail) if kind == "killed" else Exited(detail)
+            record.events[name] = _death_from_wait(event, reaped.get(name))
+        record.outcome = _death_from_wait(record.outcome, reaped.get(record.actor))
+
+
+def _death_from_wait(event: Outcome, waited: Outcome | None) -> Outcome:
+    """An unknown death (``exit`` with no status) as the parent's wait() reported it."""
+    if event != UNKNOWN_DEATH or waited is None or waited.kind != "value":
+        return event
+    kind, detail = waited.detail
+    return Killed(detail) if kind == "killed" else Exited(detail)
 
 
 def _readable(channels: list[socket.socket], wait: float) -> set[int]:

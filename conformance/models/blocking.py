@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from ..outcome import Errno, Outcome, Value
 from .fifo import resume_fifo_open
-from .pending import ChildWait, FifoOpenWait, PipeReadWait, PipeWriteWait, SocketReadWait
+from .pending import (
+    ChildWait,
+    FifoOpenWait,
+    PipeReadWait,
+    PipeWriteWait,
+    SignalWait,
+    SocketReadWait,
+)
 from .pipeio import pipe_read, pipe_write
 from .process import Process
 from .sockio import socket_recv
@@ -35,6 +42,10 @@ def resume(world: World, name: str) -> None:
         outcome = resume_fifo_open(world, proc, pending)
     elif isinstance(pending, SocketReadWait):
         outcome = socket_recv(world, proc, pending.desc, pending.count, resumed=True)
+    elif isinstance(pending, SignalWait):
+        from .ops_signal import resume_sigtimedwait  # ops_signal builds on this module
+
+        outcome = resume_sigtimedwait(world, proc, pending)
     else:
         outcome = resume_wait(world, proc, pending)
     if outcome is None:

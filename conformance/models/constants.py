@@ -102,6 +102,9 @@ SIGTTOU = 22
 SIGURG = 23
 SIGWINCH = 28
 MAX_SIGNAL = 64
+#: the kernel's first real-time signal (glibc keeps 32 and 33 for itself, so
+#: a program's SIGRTMIN is 34); below it, signals do not queue
+SIGRTMIN = 32
 #: default action "ignore" (signal.7)
 DEFAULT_IGNORED = frozenset({SIGCHLD, SIGCONT, SIGURG, SIGWINCH})
 #: default action "stop": not modelled (the harness has no notion of stopped)

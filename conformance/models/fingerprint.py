@@ -14,7 +14,14 @@ from typing import Any
 
 from .descriptions import Description
 from .files import DevNull, FifoInode, RegularFile, SocketInode
-from .pending import ChildWait, FifoOpenWait, PipeReadWait, PipeWriteWait, SocketReadWait
+from .pending import (
+    ChildWait,
+    FifoOpenWait,
+    PipeReadWait,
+    PipeWriteWait,
+    SignalWait,
+    SocketReadWait,
+)
 from .pipes import Pipe
 from .sockets import SocketEnd
 from .world import World
@@ -44,6 +51,7 @@ def fingerprint(world: World) -> tuple[Any, ...]:
             name, p.state, p.death, p.parent, p.interrupted,
             tuple(sorted((repr(k), repr(v)) for k, v in p.variables.items())),
             tuple(sorted(p.dispositions.items())), tuple(sorted(p.counts.items())),
+            tuple(sorted(p.mask)), tuple(p.signals),
             _pending(p.pending, label),
             tuple((fd, e.cloexec, label(e.desc)) for fd, e in sorted(p.fds.items())),
         ))
@@ -69,6 +77,8 @@ def _pending(pending: Any, label: _Labeller) -> Any:
                 pending.cloexec)
     if isinstance(pending, SocketReadWait):
         return ("recv", label(pending.desc), pending.count)
+    if isinstance(pending, SignalWait):
+        return ("sigtimedwait", tuple(sorted(pending.sigs)))
     assert isinstance(pending, ChildWait)
     return ("wait", pending.child)
 

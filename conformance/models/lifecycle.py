@@ -20,14 +20,14 @@ interrupts it there, a death abandons it there.
 
 from __future__ import annotations
 
-from ..outcome import Killed, Outcome, signal_name
-from .constants import DEFAULT_IGNORED, DEFAULT_STOP, SIGCHLD, SIGKILL, SIGSTOP
+from ..outcome import UNKNOWN_DEATH, Outcome, signal_number
+from .constants import SIGCHLD
 from .descriptions import Description
-from .errors import Unmodelled
 from .files import FifoInode
 from .pending import FifoOpenWait, PipeReadWait, PipeWriteWait, SocketReadWait
 from .pipes import Pipe
 from .process import FdEntry, Process
+from .signals import SigInfo, generate
 from .sockets import SocketEnd
 from .world import World
 
@@ -147,35 +147,8 @@ def abandon_pending(world: World, proc: Process) -> None:
 
 # -- signals and death -------------------------------------------------------------
 def deliver_signal(world: World, target: Process, sig: int) -> None:
-    """Deliver ``sig`` to ``target`` as kill(2) would, acting on its disposition."""
-    if not target.alive:
-        return  # a zombie accepts signals and ignores them
-    if sig == SIGKILL:
-        die(world, target, Killed(signal_name(sig)))
-        return
-    if sig == SIGSTOP:
-        raise Unmodelled("SIGSTOP: stopped processes are not modelled")
-    disposition = target.disposition(sig)
-    if disposition == "ignore":
-        return
-    if disposition == "count":
-        target.counts[sig] = target.counts.get(sig, 0) + 1
-        if target.pending is not None and not target.interrupted:
-            # The handler has no SA_RESTART: the sleeping call is woken and
-            # returns EINTR unless what it waits for is already there.
-            target.interrupted = True
-            unqueue(target)
-            world.wake(target.name)
-        elif target.pending is None:
-            for sub in world.subs.values():
-                if sub.interrupt(target.name):
-                    break
-        return
-    if sig in DEFAULT_IGNORED:
-        return
-    if sig in DEFAULT_STOP:
-        raise Unmodelled(f"{signal_name(sig)} with its default action stops the process")
-    die(world, target, Killed(signal_name(sig)))
+    """Send ``sig`` to ``target`` from itself (SIGPIPE: ``send_sig`` from the writer)."""
+    generate(world, target, SigInfo(sig, "SI_USER", target.name))
 
 
 def die(world: World, proc: Process, outcome: Outcome) -> None:
@@ -207,12 +180,21 @@ def _notify_parent(world: World, child: Process) -> None:
     parent = world.procs[child.parent]
     if not parent.alive:
         return
-    disposition = parent.disposition(SIGCHLD)
-    if disposition == "ignore":
-        # SIGCHLD set to SIG_IGN: the child is reaped at once (autoreap).
-        child.state = "reaped"
     pending = parent.pending
     if pending is not None and getattr(pending, "child", None) == child.name:
         world.wake(parent.name)
-    if disposition == "count":
-        deliver_signal(world, parent, SIGCHLD)
+    if parent.disposition(SIGCHLD) == "ignore":
+        # SIGCHLD set to SIG_IGN: the child is reaped at once (autoreap) and
+        # no SIGCHLD is sent at all, blocked or not (do_notify_parent). It
+        # never was a zombie, so how it died is lost to every onlooker.
+        child.state = "reaped"
+        child.death = UNKNOWN_DEATH
+        world.record(child.name, UNKNOWN_DEATH)
+        return
+    death = child.death
+    assert death is not None
+    if death.kind == "signal":
+        info = SigInfo(SIGCHLD, "CLD_KILLED", child.name, signal_number(str(death.detail)))
+    else:
+        info = SigInfo(SIGCHLD, "CLD_EXITED", child.name, int(death.detail))
+    generate(world, parent, info)

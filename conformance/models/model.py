@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..outcome import BLOCKED, Outcome
-from . import lifecycle, ops_fd, ops_io, ops_open, ops_proc
+from . import lifecycle, ops_fd, ops_io, ops_open, ops_proc, ops_signal
 from .constants import O_RDWR
 from .descriptions import Description
 from .dispatch import call_handler
@@ -58,9 +58,13 @@ HANDLERS: dict[str, Handler] = {
     "recvfd": ops_io.op_recvfd,
     "fork": ops_proc.op_fork,
     "exit": ops_proc.op_exit,
-    "kill": ops_proc.op_kill,
-    "signal": ops_proc.op_signal,
-    "signal_count": ops_proc.op_signal_count,
+    "kill": ops_signal.op_kill,
+    "sigqueue": ops_signal.op_sigqueue,
+    "signal": ops_signal.op_signal,
+    "signal_count": ops_signal.op_signal_count,
+    "sigprocmask": ops_signal.op_sigprocmask,
+    "sigpending": ops_signal.op_sigpending,
+    "sigtimedwait": ops_signal.op_sigtimedwait,
     "wait": ops_proc.op_wait,
     "setvar": ops_proc.op_setvar,
     "getvar": ops_proc.op_getvar,
@@ -235,6 +239,19 @@ class ProcessModel:
 
     def alive(self) -> set[str]:
         return {n for n, p in self._world.procs.items() if p.alive}
+
+    def reachable(self) -> set[str]:
+        """Actors whose pid still names them: alive, or zombies nobody has reaped."""
+        return {n for n, p in self._world.procs.items() if p.state != "reaped"}
+
+    def pending_signals(self, actor: str) -> list[int]:
+        """The signals pending for ``actor``: lets generators aim at them."""
+        return sorted({info.signo for info in self._world.proc(actor).signals})
+
+    def children(self, actor: str) -> list[str]:
+        """The children of ``actor`` that it can still wait() for."""
+        return sorted(n for n, p in self._world.procs.items()
+                      if p.parent == actor and p.state != "reaped")
 
     def open_fds(self, actor: str) -> list[int]:
         """The descriptors ``actor`` has open: lets generators aim at real targets."""

@@ -1,9 +1,9 @@
-"""Process operations: fork, exit, kill, signal dispositions, wait, variables.
+"""Process operations: fork, exit, wait, exec, credentials, variables.
 
-Signal dispositions mirror what the actor runtime installs: 'default'
-(SIG_DFL), 'ignore' (SIG_IGN) and 'count' (a handler without SA_RESTART that
-counts deliveries). fork() copies the descriptor table (sharing every
-description), the variables, the dispositions and the counts.
+fork() copies the descriptor table (sharing every description), the
+variables, the signal dispositions, the handler counts and the signal mask;
+the child starts with no pending signals. Signal operations live in
+:mod:`.ops_signal`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from ..backends.ops import ActorRef
 from ..outcome import Errno, Exited, Outcome, Value
 from .args import actor_ref, c_int
 from .blocking import wait_for
-from .constants import DISPOSITIONS, GLIBC_RESERVED, MAX_SIGNAL, SIGKILL, SIGSTOP
 from .errors import ModelUsageError, Unmodelled
-from .lifecycle import close_fd, deliver_signal, die
+from .lifecycle import close_fd, die
 from .process import FdEntry, Process
 from .world import World
 
@@ -33,6 +32,8 @@ def op_fork(world: World, proc: Process, child: Any) -> Outcome:
     copy.variables = dict(proc.variables)
     copy.dispositions = dict(proc.dispositions)
     copy.counts = dict(proc.counts)
+    copy.mask = set(proc.mask)
+    copy.uid = proc.uid
     world.procs[child] = copy
     for sub in world.subs.values():
         sub.fork(proc.name, child)
@@ -44,37 +45,6 @@ def op_exit(world: World, proc: Process, status: Any) -> Outcome:
     die(world, proc, Exited(status & 0xFF))
     assert proc.death is not None
     return proc.death
-
-
-def op_kill(world: World, proc: Process, target: Any, sig: Any) -> Outcome:
-    victim = world.proc(actor_ref(target))
-    sig = c_int(sig, "sig")
-    if victim.state == "reaped":
-        return Errno("ESRCH")
-    if not 0 <= sig <= MAX_SIGNAL:
-        return Errno("EINVAL")
-    if sig:
-        deliver_signal(world, victim, sig)
-    if not proc.alive:
-        assert proc.death is not None
-        return proc.death  # it killed itself
-    return Value(0)
-
-
-def op_signal(world: World, proc: Process, sig: Any, disposition: Any) -> Outcome:
-    sig = c_int(sig, "sig")
-    if not 1 <= sig <= MAX_SIGNAL:
-        raise Unmodelled(f"signal number {sig} (the actor runtime rejects it)")
-    if disposition not in DISPOSITIONS:
-        raise Unmodelled(f"disposition {disposition!r} (the actor runtime rejects it)")
-    if sig in (SIGKILL, SIGSTOP) or sig in GLIBC_RESERVED:
-        return Errno("EINVAL")
-    proc.dispositions[sig] = disposition
-    return Value(0)
-
-
-def op_signal_count(world: World, proc: Process, sig: Any) -> Outcome:
-    return Value(proc.counts.get(c_int(sig, "sig"), 0))
 
 
 def op_wait(world: World, proc: Process, child: Any) -> Outcome | None:
@@ -117,11 +87,17 @@ def op_exec_self(world: World, proc: Process) -> Outcome:
 
 
 def op_become(world: World, proc: Process, uid: Any, gid: Any) -> Outcome:
-    """setgroups([]); setgid(gid); setuid(uid): the sub-models that track credentials decide."""
+    """setgroups([]); setgid(gid); setuid(uid): only root may, and then becomes anyone.
+
+    The process model keeps the user id (kill's permission rule needs it);
+    hosted sub-models that keep credentials of their own must agree.
+    """
+    uid, gid = c_int(uid, "uid"), c_int(gid, "gid")
+    own: Outcome = Errno("EPERM") if proc.uid != 0 else Value(0)
     answers = {name: sub.become(proc.name, uid, gid) for name, sub in world.subs.items()}
     decided = {name: outcome for name, outcome in answers.items() if outcome is not None}
-    if not decided:
-        raise Unmodelled("become: no hosted model tracks credentials")
-    if len(set(decided.values())) > 1:
-        raise Unmodelled(f"become: the hosted models disagree: {decided}")
-    return next(iter(decided.values()))
+    if any(outcome != own for outcome in decided.values()):
+        raise Unmodelled(f"become: the hosted models disagree with the process model: {decided}")
+    if own == Value(0):
+        proc.uid = uid
+    return own

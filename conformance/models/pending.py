@@ -53,4 +53,10 @@ class SocketReadWait:
     count: int | None
 
 
-Pending = PipeReadWait | PipeWriteWait | FifoOpenWait | ChildWait | SocketReadWait
+@dataclass(eq=False)
+class SignalWait:
+    #: the signals sigtimedwait() accepts (never SIGKILL or SIGSTOP)
+    sigs: frozenset[int]
+
+
+Pending = SignalWait | PipeReadWait | PipeWriteWait | FifoOpenWait | ChildWait | SocketReadWait

@@ -8,11 +8,14 @@ number, not to the description (F_GETFD/F_SETFD), so it sits in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..outcome import Outcome
 from .descriptions import Description
 from .pending import Pending
+
+if TYPE_CHECKING:
+    from .signals import SigInfo
 
 State = Literal["alive", "zombie", "reaped"]
 
@@ -36,6 +39,12 @@ class Process:
     variables: dict[str, Any] = field(default_factory=dict)
     dispositions: dict[int, str] = field(default_factory=dict)
     counts: dict[int, int] = field(default_factory=dict)
+    #: real, effective and saved user id (``become`` sets all three)
+    uid: int = 0
+    #: the signal mask (blocked signals), inherited across fork and exec
+    mask: set[int] = field(default_factory=set)
+    #: pending signals in arrival order; a child starts with none
+    signals: list[SigInfo] = field(default_factory=list)
     state: State = "alive"
     death: Outcome | None = None
     pending: Pending | None = None

@@ -20,7 +20,14 @@ from itertools import combinations
 from .blocking import resume
 from .errors import Unmodelled
 from .fingerprint import fingerprint as _host_fingerprint
-from .pending import ChildWait, FifoOpenWait, PipeReadWait, PipeWriteWait, SocketReadWait
+from .pending import (
+    ChildWait,
+    FifoOpenWait,
+    PipeReadWait,
+    PipeWriteWait,
+    SignalWait,
+    SocketReadWait,
+)
 from .pipeio import readable
 from .pipes import Pipe
 from .sockets import SocketEnd
@@ -89,6 +96,10 @@ def _footprint(world: World, name: str) -> tuple[set[int], bool]:
         return set(), True
     if isinstance(pending, ChildWait):
         return {id(world.procs.get(pending.child))}, True
+    if isinstance(pending, SignalWait):
+        # It takes a signal off its own queue, which a dying writer's
+        # SIGCHLD to it could change.
+        return {id(proc)}, False
     if isinstance(pending, FifoOpenWait):
         pipe = pending.pipe
         now = pipe.w_counter if pending.partner == "w" else pipe.r_counter

@@ -11,7 +11,10 @@ from conformance.backends.kernel import KernelProcessOps
 
 from . import mutant
 
-SIGNAL_SPECS = ("specs/signal",)
+#: the hand-written clauses (the state machine has mutants of its own below:
+#: running it against every mutant would only spend time shrinking)
+SIGNAL_SPECS = ("specs/signal/test_signals.py", "specs/signal/test_signal_permission.py",
+                "specs/signal/test_signal_lifecycle.py")
 
 
 @mutant("kill-delivers-nothing", SIGNAL_SPECS, kills=("signal.handler.runs",))
@@ -162,3 +165,111 @@ class KillUidCheckForRoot(KernelProcessOps):
         if os.getuid() not in _target_uids(pid) and os.geteuid() not in _target_uids(pid):
             raise OSError(errno.EPERM, os.strerror(errno.EPERM))
         return super().kill(pid, sig)
+
+
+# -- mutants the signal state machine must catch ------------------------------------------------
+SIGNAL_MACHINE = ("specs/signal/test_signal_machine.py",)
+MACHINE_CLAUSE = ("signal.model.multi-process",)
+
+
+def _pending_mask(pid: int) -> int:
+    """Signals pending for the process (thread and shared), from /proc/PID/status."""
+    mask = 0
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(("SigPnd:", "ShdPnd:")):
+                mask |= int(line.split()[1], 16)
+    return mask
+
+
+@mutant("realtime-signals-coalesce", SIGNAL_MACHINE, kills=MACHINE_CLAUSE)
+class RealtimeSignalsCoalesce(KernelProcessOps):
+    """A real-time signal already pending is not queued again, like a standard one."""
+
+    def sigqueue(self, pid: int, sig: int, value: int) -> int:
+        if sig >= signal.SIGRTMIN and _pending_mask(pid) & (1 << (sig - 1)):
+            return 0
+        return super().sigqueue(pid, sig, value)
+
+
+@mutant("unblock-discards-pending", SIGNAL_SPECS, kills=("signal.blocked.stays-pending",))
+class UnblockDiscardsPending(KernelProcessOps):
+    """Unblocking a signal throws away its pending instances instead of delivering them."""
+
+    def sigprocmask(self, how: str, sigs: tuple[int, ...]) -> tuple[int, ...]:
+        current = set(signal.pthread_sigmask(signal.SIG_BLOCK, ()))
+        freed = current & set(sigs) if how == "unblock" else current - set(sigs) if how == "set" else set()
+        while freed:
+            try:
+                super().sigtimedwait(tuple(freed), 0)
+            except OSError:
+                break
+        return super().sigprocmask(how, sigs)
+
+
+@mutant("ignore-keeps-pending", SIGNAL_SPECS, kills=("signal.ignore.discards-pending",))
+class IgnoreKeepsPending(KernelProcessOps):
+    """Setting a blocked, pending signal to 'ignore' leaves it pending."""
+
+    def signal(self, sig: int, disposition: str) -> int:
+        was_pending = disposition == "ignore" and sig in self.sigpending()
+        result = super().signal(sig, disposition)
+        if was_pending:
+            os.kill(os.getpid(), sig)  # blocked, so it is queued again whatever the action
+        return result
+
+
+@mutant("sigchld-without-status", SIGNAL_MACHINE, kills=MACHINE_CLAUSE)
+class SigchldWithoutStatus(KernelProcessOps):
+    """SIGCHLD identifies the child but not how it ended (si_status is 0)."""
+
+    def sigtimedwait(self, sigs: tuple[int, ...], timeout_ns: int) -> dict[str, Any]:
+        info = super().sigtimedwait(sigs, timeout_ns)
+        if info["signo"] == signal.SIGCHLD:
+            info = {**info, "value": 0}
+        return info
+
+
+@mutant("fork-inherits-pending", SIGNAL_SPECS, kills=("signal.fork.mask-inherited-pending-empty",))
+class ForkInheritsPending(KernelProcessOps):
+    """A forked child reports its parent's pending signals as its own."""
+
+    def __init__(self, control_fd: int = -1) -> None:
+        super().__init__(control_fd)
+        self.created_in = os.getpid()
+
+    def sigpending(self) -> tuple[int, ...]:
+        own = set(super().sigpending())
+        if os.getpid() != self.created_in:
+            parent = _pending_mask(self.created_in)
+            own |= {sig for sig in range(1, 65) if parent & (1 << (sig - 1))}
+        return tuple(sorted(own))
+
+
+@mutant("exec-clears-mask", SIGNAL_SPECS, kills=("signal.exec.handlers-reset-mask-kept",))
+class ExecClearsMask(KernelProcessOps):
+    """A new program image starts with nothing blocked, whatever the old one blocked."""
+
+    def __init__(self, control_fd: int = -1) -> None:
+        super().__init__(control_fd)
+        # Every image starts here, the one after an exec included.
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
+@mutant("sigchld-ignore-keeps-zombies", SIGNAL_SPECS, kills=("signal.sigchld.ignored-autoreaps",))
+class SigchldIgnoreKeepsZombies(KernelProcessOps):
+    """Ignoring SIGCHLD does not stop children from becoming zombies."""
+
+    def signal(self, sig: int, disposition: str) -> int:
+        if sig == signal.SIGCHLD and disposition == "ignore":
+            disposition = "default"  # same effect on delivery, but no autoreap
+        return super().signal(sig, disposition)
+
+
+@mutant("sigtimedwait-highest-first", SIGNAL_SPECS, kills=("signal.sigtimedwait.lowest-first",))
+class SigtimedwaitHighestFirst(KernelProcessOps):
+    """Of several pending signals, sigtimedwait takes the highest-numbered first."""
+
+    def sigtimedwait(self, sigs: tuple[int, ...], timeout_ns: int) -> dict[str, Any]:
+        ready = set(self.sigpending()) & set(sigs)
+        return super().sigtimedwait((max(ready),) if ready else sigs, timeout_ns)
