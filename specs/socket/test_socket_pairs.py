@@ -248,8 +248,7 @@ def test_scm_rights_to_unrelated_process(scenario):
     source=("udp(7)", "All receive operations return only one packet.  When the packet is smaller "
                       "than the passed buffer, only that much data is returned; when it is bigger, "
                       "the packet is truncated and the MSG_TRUNC flag is set."),
-    qualifies={"S19": "the seed's sockets are streams; a datagram socket, on the same sequence "
-                      "of calls, delivers whole messages instead"},
+    supports={"L01": "sockets carry messages too: UDP on loopback keeps each datagram whole"},
 )
 def test_udp_keeps_boundaries(scenario):
     a = scenario.spawn("a")
