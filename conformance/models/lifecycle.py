@@ -28,7 +28,7 @@ from .pending import FifoOpenWait, PipeReadWait, PipeWriteWait, SocketReadWait
 from .pipes import Pipe
 from .process import FdEntry, Process
 from .signals import SigInfo, generate
-from .sockets import SocketEnd
+from .sockets import SocketEnd, unread_resets_peer
 from .world import World
 
 
@@ -87,8 +87,10 @@ def _release_socket(world: World, end: SocketEnd) -> None:
     end.closed = True
     peer = end.peer
     if peer is not None and not peer.closed and not end.dgram:
-        peer.peer_closed = True
-        if end.queue:
+        # unix_release_sock: SHUTDOWN_MASK on the peer (a datagram peer is
+        # left as it is, its sleepers asleep)
+        peer.peer_closed = peer.shut_rd = peer.shut_wr = True
+        if unread_resets_peer(end):
             peer.err = "ECONNRESET"
         world.wake_all(peer.readers)
     segments, end.queue = end.queue, []

@@ -38,6 +38,8 @@ HANDLERS: dict[str, Handler] = {
     "pipe": ops_open.op_pipe,
     "pipe2": ops_open.op_pipe2,
     "socketpair": ops_open.op_socketpair,
+    "socketpair_of": ops_open.op_socketpair_of,
+    "shutdown": ops_io.op_shutdown,
     "unix_bind": ops_open.op_unix_bind,
     "unix_connect": ops_open.op_unix_connect,
     "mkfifo": ops_open.op_mkfifo,

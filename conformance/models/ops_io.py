@@ -1,4 +1,4 @@
-"""read, write, sendfd and recvfd: dispatch on what the description refers to."""
+"""read, write, sendfd, recvfd and shutdown: dispatch on what the description refers to."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .pipeio import pipe_read, pipe_write
 from .pipes import Pipe
 from .process import Process
 from .sockets import SocketEnd
-from .sockio import socket_recv, socket_send
+from .sockio import socket_recv, socket_send, socket_shutdown
 from .world import World
 
 
@@ -93,3 +93,13 @@ def op_recvfd(world: World, proc: Process, sock: Any) -> Outcome | None:
     if not isinstance(found, Description):
         return found
     return socket_recv(world, proc, found, None)
+
+
+def op_shutdown(world: World, proc: Process, sock: Any, how: Any) -> Outcome:
+    """shutdown(2): sockfd_lookup (EBADF, ENOTSOCK) comes before the check of ``how``."""
+    found = _socket(proc, c_int(sock, "sock"))
+    if not isinstance(found, Description):
+        return found
+    end = found.obj
+    assert isinstance(end, SocketEnd)
+    return socket_shutdown(world, end, c_int(how, "how"))

@@ -1,6 +1,6 @@
 """Operations that make new open file descriptions or directory entries.
 
-open, open_proc_fd, pipe, pipe2, socketpair, unix_bind, unix_connect,
+open, open_proc_fd, pipe, pipe2, socketpair, socketpair_of, unix_bind, unix_connect,
 mkfifo, unlink, stat.
 
 What F_GETFL later reports is decided here: ``open`` keeps the flags it was
@@ -37,7 +37,7 @@ from .constants import (
     UNIX_PATH_MAX,
 )
 from .descriptions import Description
-from .errors import Unmodelled
+from .errors import ModelUsageError, Unmodelled
 from .fifo import fifo_open
 from .files import (
     DEV_NULL,
@@ -52,7 +52,7 @@ from .files import (
 from .lifecycle import install
 from .pipes import Pipe
 from .process import Process
-from .sockets import SocketEnd
+from .sockets import SOCKET_TYPES, SocketEnd
 from .world import World
 
 _DROPPED_AT_OPEN = O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC | O_ACCMODE
@@ -186,9 +186,16 @@ def op_pipe2(world: World, proc: Process, flags: Any) -> Outcome:
 
 
 def op_socketpair(world: World, proc: Process) -> Outcome:
+    return op_socketpair_of(world, proc, "stream")
+
+
+def op_socketpair_of(world: World, proc: Process, kind: Any) -> Outcome:
+    """socketpair(AF_UNIX, type): two connected ends (each the other's peer)."""
+    if kind not in SOCKET_TYPES:
+        raise ModelUsageError(f"socket type must be one of {SOCKET_TYPES}, not {kind!r}")
     if not proc.free_count(world.config.nofile, 2):
         return Errno("EMFILE")
-    first, second = SocketEnd(), SocketEnd()
+    first, second = SocketEnd(kind), SocketEnd(kind)
     first.peer, second.peer = second, first
     a = install(proc, Description(first, O_RDWR, 0), _free(world, proc), False)
     b = install(proc, Description(second, O_RDWR, 0), _free(world, proc), False)
@@ -261,7 +268,7 @@ def op_unix_bind(world: World, proc: Process, path: Any) -> Outcome:
     name, fd = found
     if name in world.directory:
         return Errno("EADDRINUSE")
-    end = SocketEnd(dgram=True)
+    end = SocketEnd("dgram")
     world.directory[name] = SocketInode(end)
     return Value(install(proc, Description(end, O_RDWR, 0), fd, False))
 
@@ -277,5 +284,5 @@ def op_unix_connect(world: World, proc: Process, path: Any) -> Outcome:
         return Errno("ENOENT")
     if not isinstance(inode, SocketInode) or inode.end is None or inode.end.closed:
         return Errno("ECONNREFUSED")  # not a socket, or nobody is bound any more
-    end = SocketEnd(dgram=True, peer=inode.end)
+    end = SocketEnd("dgram", peer=inode.end)
     return Value(install(proc, Description(end, O_RDWR, 0), fd, False))
