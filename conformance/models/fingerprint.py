@@ -95,9 +95,9 @@ def _describe(obj: Any, label: _Labeller) -> Any:
     if isinstance(obj, SocketInode):
         return ("sockname", label(obj.end))
     if isinstance(obj, SocketEnd):
-        return ("sock", obj.dgram, label(obj.peer),
+        return ("sock", obj.kind, label(obj.peer),
                 tuple((bytes(s.data), tuple(label(d) for d in s.passed)) for s in obj.queue),
-                obj.err, obj.peer_closed, obj.closed, tuple(obj.readers))
+                obj.err, obj.peer_closed, obj.closed, obj.shut_rd, obj.shut_wr, tuple(obj.readers))
     if isinstance(obj, RegularFile):
         return ("file", bytes(obj.data), obj.has_hole, obj.mode)
     if isinstance(obj, FifoInode):
