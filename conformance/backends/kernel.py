@@ -133,7 +133,8 @@ def _sigset(sigs: tuple[int, ...]) -> _SigSet:
     return mask
 
 
-_SI_CODES = {0: "SI_USER", -1: "SI_QUEUE", 1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED"}
+_SI_CODES = {0: "SI_USER", -1: "SI_QUEUE", -3: "SI_MESGQ", 1: "CLD_EXITED", 2: "CLD_KILLED",
+             3: "CLD_DUMPED"}
 _libc.sigqueue.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
 _SYS_KCMP = {"x86_64": 312, "aarch64": 272}
 

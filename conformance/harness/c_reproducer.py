@@ -1036,7 +1036,7 @@ static void do_sigtimedwait(const sigset_t *set, long long timeout_ns, struct sb
     long value; /* the word after si_uid: sival for SI_QUEUE, si_status for SIGCHLD */
     memcpy(&value, (char *)&info + 24, sizeof value);
     const char *code = info.si_code == SI_USER ? "'SI_USER'" : info.si_code == SI_QUEUE ? "'SI_QUEUE'"
-                     : info.si_code == 1 ? "'CLD_EXITED'" : info.si_code == 2 ? "'CLD_KILLED'"
+                     : info.si_code == SI_MESGQ ? "'SI_MESGQ'" : info.si_code == 1 ? "'CLD_EXITED'" : info.si_code == 2 ? "'CLD_KILLED'"
                      : info.si_code == 3 ? "'CLD_DUMPED'" : NULL;
     sb_puts(out, "-> {'code': ");
     if (code)

@@ -27,6 +27,7 @@ from .errors import ModelUsageError, Unmodelled
 from .lifecycle import install
 from .process import Process
 from .schedule import run_to_quiescence
+from .signals import SigInfo, generate
 from .submodel import HostFacts, build_all
 from .world import Config, World
 
@@ -224,6 +225,10 @@ class ProcessModel:
         if note is not None:  # optional: a sub-model that numbers descriptors of its own
             note(proc.name, frozenset(proc.fds))
         outcome: Outcome = sub.step(proc.name, op, *args)
+        take_signals = getattr(sub, "take_signals", None)
+        if take_signals is not None:  # optional: signals the step sent (mq_notify's SIGEV_SIGNAL)
+            for owner, sig in take_signals():
+                generate(self._world, self._world.proc(owner), SigInfo(sig, "SI_MESGQ", proc.name))
         if outcome.kind in ("signal", "exit"):
             # the sub-model did its own exit work; the host closes descriptors,
             # tells the parent and the other sub-models

@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+from typing import Any
 
 from conformance.backends.kernel import KernelProcessOps
 from conformance.backends.posix_mq_ops import MQ_PRIO_MAX
@@ -334,6 +335,15 @@ class NotifySilent(KernelProcessOps):
 
     def mq_notify(self, mqd: int, sig: int | str | None) -> int:
         return super().mq_notify(mqd, "none" if isinstance(sig, int) else sig)
+
+
+@mutant("posix.mq-notify-as-plain-kill", NOTIFY, kills=("posix.mq.notify.siginfo-names-sender",))
+class NotifyAsPlainKill(KernelProcessOps):
+    """The notification arrives as if sent with kill(2): si_code SI_USER, not SI_MESGQ."""
+
+    def sigtimedwait(self, sigs: tuple[int, ...], timeout_ns: int) -> dict[str, Any]:
+        info = super().sigtimedwait(sigs, timeout_ns)
+        return {**info, "code": "SI_USER"} if info["code"] == "SI_MESGQ" else info
 
 
 @mutant("posix.mq-notify-never-busy", NOTIFY, kills=("posix.mq.notify.busy",))

@@ -138,10 +138,10 @@ class MqModel:
     Standalone (the default) it also performs the process operations its
     specs need. Hosted by :class:`~conformance.models.ProcessModel`
     (:mod:`conformance.models.submodel`, ``hosted=True``) it performs only
-    :attr:`ops`; two facts then need the host and are :class:`Unmodelled`
-    until the hosting contract carries them: a notification *signal* (the
-    host delivers signals) and descriptor numbers when the actor holds
-    descriptors the host made (pipes, files), which :meth:`reserve` takes.
+    :attr:`ops`; a notification *signal* is then left in :attr:`signals`
+    for the host, which takes it after the step (:meth:`take_signals`) and
+    delivers it (si_code SI_MESGQ, from the sender), and descriptor numbers
+    the host made (pipes, files) come through :meth:`reserve`.
     """
 
     #: the operations this model performs when hosted
@@ -365,9 +365,7 @@ class MqModel:
         target = self.procs.get(owner)
         if target is None or not target.alive:
             return
-        self.signals.append((owner, sig))
-        if self.hosted:
-            raise Unmodelled("a notification signal: its delivery belongs to the host process model")
+        self.signals.append((owner, sig))  # a host takes them (take_signals) and delivers them
         if self.deliver_signals:
             self._deliver(target, sig)
 
