@@ -12,7 +12,11 @@ from conformance.backends.kernel import KernelProcessOps, _borrowed, _check, _li
 
 from . import mutant
 
-SOCKET_SPECS = ("specs/socket",)
+#: the hand-written clauses (the state machine has mutants of its own in
+#: socket_machine.py: running it against every mutant here would only spend
+#: minutes shrinking counterexamples no proof below asks for)
+SOCKET_SPECS = ("specs/socket/test_sockets.py", "specs/socket/test_socket_streams.py",
+                "specs/socket/test_socket_pairs.py")
 
 
 @mutant("stream-one-way", SOCKET_SPECS, kills=("socket.stream.server-client",))
