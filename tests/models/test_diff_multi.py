@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,20 +20,11 @@ from conformance.harness.zygote import ZygoteClient
 from conformance.models import Unmodelled
 from conformance.outcome import BLOCKED, Errno, Value
 
-from .multi import BACKEND, Script, Twin, new_model, run_both
+from .multi import Script, Twin, new_model, run_both
 
 NB = os.O_NONBLOCK
 A, B, C = ActorRef("a"), ActorRef("b"), ActorRef("c")
 TERM, PIPE, CHLD = signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD
-
-
-@pytest.fixture(scope="module")
-def zygote() -> Iterator[ZygoteClient]:
-    client = ZygoteClient(BACKEND)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def _spawn(*names: str) -> Script:

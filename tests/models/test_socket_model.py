@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 
 import pytest
 
@@ -20,7 +19,7 @@ from conformance.models import ProcessModel, Unmodelled
 from conformance.outcome import BLOCKED, Errno, Killed, Value
 
 from .compare import assert_same
-from .multi import BACKEND, run_both
+from .multi import run_both
 
 F_SETFL, NB = 4, os.O_NONBLOCK
 PIPE = signal.SIGPIPE
@@ -209,15 +208,6 @@ SINGLE = [
 def test_single_process_sequences_match_the_kernel(steps: list) -> None:
     outcomes = assert_same(steps)
     assert len(outcomes) == len(steps), "the sequence was cut short"
-
-
-@pytest.fixture(scope="module")
-def zygote() -> Iterator[ZygoteClient]:
-    client = ZygoteClient(BACKEND)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def test_sleepers_woken_by_shutdown_close_and_messages(zygote: ZygoteClient) -> None:

@@ -1,4 +1,4 @@
-"""The zygote the multi-actor System V comparisons spawn their actors from."""
+"""The zygote the model-against-kernel comparisons spawn their actors from (one per module)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from conformance.harness.zygote import ZygoteClient
 
-from .twin import BACKEND
+from .multi import BACKEND
 
 
 @pytest.fixture(scope="module")
