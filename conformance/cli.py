@@ -71,7 +71,7 @@ def _writable_dir(path: Path) -> Path:
 def cmd_run(args: argparse.Namespace, passthrough: list[str]) -> int:
     import pytest
 
-    from .backends import UnknownBackend, resolve
+    from .backends.registry import UnknownBackend, resolve
     from .profiles import PROFILES
 
     try:
@@ -206,7 +206,7 @@ def cmd_backends(_args: argparse.Namespace) -> int:
     Built-in backends come first, then those registered under the entry-point
     group ``ipc_conformance.backends``, with the ``module:Class`` they name.
     """
-    from .backends import BUILTIN, available
+    from .backends.registry import BUILTIN, available
 
     rows = [("backend", "mechanisms", "description")]
     for info in available().values():

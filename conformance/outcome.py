@@ -25,10 +25,11 @@ The kinds:
 
 from __future__ import annotations
 
-import errno as _errno
-import signal as _signal
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from .names import errno_name, signal_name
+from .names import signal_number as signal_number  # re-exported: outcomes are read with it
 
 OutcomeKind = Literal["value", "errno", "blocked", "signal", "exit"]
 
@@ -86,24 +87,6 @@ BLOCKED = Outcome("blocked")
 #: a death whose cause nobody can read: the process was reaped before anyone
 #: looked (by its parent's wait, or at once because its parent ignores SIGCHLD)
 UNKNOWN_DEATH = Outcome("exit", None)
-
-
-def errno_name(number: int) -> str:
-    return _errno.errorcode.get(number, f"E#{number}")
-
-
-def signal_name(number: int) -> str:
-    try:
-        return _signal.Signals(number).name
-    except ValueError:
-        return f"SIG#{number}"
-
-
-def signal_number(name: str) -> int:
-    """The inverse of :func:`signal_name`."""
-    if name.startswith("SIG#"):
-        return int(name[4:])
-    return int(_signal.Signals[name])
 
 
 def from_wait_status(status: int) -> Outcome:

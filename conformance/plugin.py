@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from . import requirements
-from .backends import BackendInfo, UnknownBackend, resolve
+from .backends.registry import BackendInfo, UnknownBackend, resolve
 from .clauses import REGISTRY
 from .harness import scenario as scenario_mod
 from .harness.isolation import LeakGuard, enter_private_ipc_namespace

@@ -131,7 +131,7 @@ class RunRecorder:
     """Collects test records and writes the run's results file."""
 
     def __init__(self, config: pytest.Config, backend: str) -> None:
-        from .backends import resolve
+        from .backends.registry import resolve
 
         self.config = config
         self.backend = backend

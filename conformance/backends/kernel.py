@@ -22,12 +22,15 @@ import signal
 import socket
 import stat
 import struct
-from typing import Any
 
-from ..outcome import signal_name
+from ..names import signal_name
 from .posix_mq_kernel import PosixMqKernelOps
 from .posix_semshm_kernel import PosixSemShmKernelOps
 from .sysv_kernel import SysVKernelOps
+
+TYPE_CHECKING = False  # typing itself is not imported: see conformance.backends
+if TYPE_CHECKING:
+    from typing import Any
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.read.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]

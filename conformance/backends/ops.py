@@ -24,31 +24,11 @@ Return values are normalised so the model can predict them exactly (a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class ActorRef:
-    """A reference to an actor by its scenario name, resolved to a pid."""
-
-    name: str
-
-    def __repr__(self) -> str:
-        return f"ActorRef({self.name!r})"
-
-
-@dataclass(frozen=True)
-class OpSpec:
-    """Static facts about one operation."""
-
-    name: str
-    signature: str
-    returns: str
-    #: system calls in which the operation may legitimately sleep; the
-    #: harness only calls an actor "blocked" when /proc/PID/syscall shows one
-    #: of these (x86_64 and aarch64 names are mapped in harness.procfs).
-    blocking_syscalls: tuple[str, ...] = ()
-
+from .opspec import ActorRef as ActorRef  # re-exported: specs and models name actors with it
+from .opspec import OpSpec
+from .posix_mq_ops import POSIX_MQ_OPS
+from .posix_semshm_ops import POSIX_SEMSHM_OPS
+from .sysv_ops import SYSV_OPS
 
 OPS: dict[str, OpSpec] = {
     spec.name: spec
@@ -136,11 +116,7 @@ OPS: dict[str, OpSpec] = {
     )
 }
 
-# The System V operations share the one catalogue (imported last: they use OpSpec).
-from .posix_mq_ops import POSIX_MQ_OPS  # noqa: E402
-from .posix_semshm_ops import POSIX_SEMSHM_OPS  # noqa: E402
-from .sysv_ops import SYSV_OPS  # noqa: E402
-
+# The System V and POSIX operations share the one catalogue.
 OPS.update(SYSV_OPS)
 OPS.update(POSIX_MQ_OPS)
 OPS.update(POSIX_SEMSHM_OPS)

@@ -28,10 +28,12 @@ Standard library only: this module is embedded in standalone reproducers.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import time
-from typing import Any
+
+TYPE_CHECKING = False  # typing itself is not imported: see conformance.backends
+if TYPE_CHECKING:
+    from typing import Any
 
 SIGEV_SIGNAL, SIGEV_NONE = 0, 1
 
@@ -41,7 +43,9 @@ def _load() -> Any:
     libc = ctypes.CDLL(None, use_errno=True)
     if hasattr(libc, "mq_open"):
         return libc
-    return ctypes.CDLL(ctypes.util.find_library("rt") or "librt.so.1", use_errno=True)
+    from ctypes.util import find_library  # only on old C libraries: it imports subprocess and re
+
+    return ctypes.CDLL(find_library("rt") or "librt.so.1", use_errno=True)
 
 
 class MqAttr(ctypes.Structure):

@@ -34,7 +34,7 @@ Conventions:
 
 from __future__ import annotations
 
-from .ops import OpSpec
+from .opspec import OpSpec
 
 #: mq_send(3): "msg_prio ... must be less than MQ_PRIO_MAX" (32768 on Linux)
 MQ_PRIO_MAX = 32768

@@ -26,7 +26,7 @@ Conventions:
 
 from __future__ import annotations
 
-from .ops import OpSpec
+from .opspec import OpSpec
 
 #: SEM_VALUE_MAX of glibc on Linux (INT_MAX)
 SEM_VALUE_MAX = 2**31 - 1

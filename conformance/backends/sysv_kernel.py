@@ -52,10 +52,7 @@ import os
 import signal
 import struct
 import sys
-from typing import Any
 
-# ops first: sysv_ops and ops import each other, and only ops can come first
-from . import ops as _ops  # noqa: F401
 from .sysv_ops import (
     GETALL,
     IPC_INFO,
@@ -70,6 +67,10 @@ from .sysv_ops import (
     SHM_INFO,
     SHM_RDONLY,
 )
+
+TYPE_CHECKING = False  # typing itself is not imported: see conformance.backends
+if TYPE_CHECKING:
+    from typing import Any
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.msgget.argtypes = [ctypes.c_int, ctypes.c_int]

@@ -28,7 +28,7 @@ Conventions:
 
 from __future__ import annotations
 
-from .ops import OpSpec
+from .opspec import OpSpec
 
 #: specs use keys KEY_BASE, KEY_BASE + 1, ...; never IPC_PRIVATE by accident
 KEY_BASE = 0x1C0F0000

@@ -87,7 +87,7 @@ def check_backend_names(expectations: Expectations, also: Iterable[str] = ()) ->
     backend a results file was written with). A ``module:Class`` path is
     always accepted: it is how a backend is named without installing it.
     """
-    from ..backends import available
+    from ..backends.registry import available
 
     known = set(available()) | set(also)
     for entry in expectations.entries:

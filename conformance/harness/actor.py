@@ -25,9 +25,12 @@ import os
 import resource
 import signal
 import socket
-from typing import Any, NoReturn
 
 from . import protocol
+
+TYPE_CHECKING = False  # typing itself is not imported: see conformance.backends
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 CONTROL_FD_MIN = 1000
 _PR_SET_PDEATHSIG = 1

@@ -11,10 +11,17 @@ Standard library only: this module is embedded in reproducers.
 
 from __future__ import annotations
 
-import array
-import pickle
 import socket
-from typing import Any
+import struct
+
+try:  # the C pickler alone: pickle.py brings in re, whose memory every fork copies
+    from _pickle import dumps, loads
+except ImportError:  # another Python implementation
+    from pickle import dumps, loads
+
+TYPE_CHECKING = False  # typing itself is not imported: see conformance.backends
+if TYPE_CHECKING:
+    from typing import Any
 
 _HEADER = 4
 MAX_FDS = 4
@@ -25,10 +32,10 @@ class ChannelClosed(Exception):
 
 
 def send(sock: socket.socket, value: Any, fds: list[int] | None = None) -> None:
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = dumps(value, protocol=5)
     frame = len(payload).to_bytes(_HEADER, "little") + payload
     if fds:
-        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())]
+        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))]
         sent = sock.sendmsg([frame], anc)
     else:
         sent = sock.send(frame)
@@ -49,9 +56,8 @@ def recv(sock: socket.socket) -> tuple[Any, list[int]]:
         header += data
         for level, kind, cdata in anc:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                arr = array.array("i")
-                arr.frombytes(cdata[: len(cdata) - len(cdata) % 4])
-                fds.extend(arr)
+                whole = len(cdata) // 4
+                fds.extend(struct.unpack(f"{whole}i", cdata[: whole * 4]))
     size = int.from_bytes(header, "little")
     body = bytearray()
     while len(body) < size:
@@ -59,4 +65,4 @@ def recv(sock: socket.socket) -> tuple[Any, list[int]]:
         if not chunk:
             raise ChannelClosed()
         body += chunk
-    return pickle.loads(bytes(body)), fds
+    return loads(bytes(body)), fds

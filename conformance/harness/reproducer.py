@@ -29,6 +29,7 @@ from .scenario import Step
 _EMBEDDED = (
     "conformance",
     "conformance.outcome",
+    "conformance.names",
     "conformance.backends",
     "conformance.backends.ops",
     "conformance.backends.sysv_ops",

@@ -29,11 +29,14 @@ import os
 import signal
 import socket
 import sys
-from typing import Any
 
 from . import protocol
 from .actor import prepare_root_actor, reset_signals
 from .actor import serve as serve_actor
+
+TYPE_CHECKING = False  # typing itself is not imported: see conformance.backends
+if TYPE_CHECKING:
+    from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -129,33 +132,36 @@ def _reap_all(kill: bool, spare: set[int]) -> dict[int, int]:
 
     Every root actor leads its own process group (it called setsid), and
     forked actors stay in it, so one killpg per group ends a whole tree.
-    The ``spare`` actors (the idle pool) are left alone.
+    The ``spare`` actors (the idle pool) are left alone. Each round first
+    reaps every zombie, so only the living are signalled: a scenario that
+    left many dead actors costs one pass, not one pass per actor.
     """
     statuses: dict[int, int] = {}
     own_group = os.getpgid(0)
     while True:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return statuses
+            if not pid:
+                break
+            if pid not in spare:
+                statuses[pid] = status
         targets = [child for child in _children() if child not in spare]
-        if kill:
-            for child in targets:
-                try:
-                    group = os.getpgid(child)
-                    # A pooled actor killed before it reached setsid() is
-                    # still in our group, which is the test process's: kill
-                    # it alone, never the group that holds pytest.
-                    if group != own_group:
-                        os.killpg(group, signal.SIGKILL)
-                    os.kill(child, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return statuses
-        if pid and pid not in spare:
-            statuses[pid] = status
-            continue
         if not kill or not targets:
             return statuses
+        for child in targets:
+            try:
+                group = os.getpgid(child)
+                # A pooled actor killed before it reached setsid() is still
+                # in our group, which is the test process's: kill it alone,
+                # never the group that holds pytest.
+                if group != own_group:
+                    os.killpg(group, signal.SIGKILL)
+                os.kill(child, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         # killed children are not zombies yet: wait for the next to exit
         os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance.backends import BUILTIN
+from conformance.backends.registry import BUILTIN
 from conformance.backends.sysv_ops import IPC_RMID
 from conformance.harness.scenario import Scenario
 from conformance.harness.zygote import ZygoteClient
