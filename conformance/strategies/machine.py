@@ -49,9 +49,19 @@ FIFO_FLAGS = st.sampled_from([
 ])
 
 
+_CYCLE = bytes(range(251)) * 2
+
+
 def payload(size: int, tag: int) -> bytes:
-    """Recognisable bytes: which write they came from shows in any read."""
-    return bytes((tag * 31 + i) % 251 for i in range(size))
+    """Recognisable bytes: which write they came from shows in any read.
+
+    Byte ``i`` is ``(tag * 31 + i) % 251``: a cycle of 251 values that starts
+    at a place set by the tag, built by repetition rather than byte by byte
+    (a 64 KiB write would otherwise cost a fifth of a step's time).
+    """
+    start = tag * 31 % 251
+    period = _CYCLE[start:start + 251]
+    return (period * (size // 251 + 1))[:size]
 
 
 def model_limits() -> dict[str, Any]:
