@@ -7,9 +7,9 @@ an adapter class registered under the entry-point group
 clauses on which it knowingly deviates (it builds on Python's ``os`` module).
 
 The test installs a copy into a fresh virtual environment that sees this
-suite through ``--system-site-packages`` (created ``--without-pip``: the
-suite's own pip, run by the environment's interpreter, installs into it), then
-drives the command line there exactly as a library's CI job would.
+suite's packages (created ``--without-pip``: the suite's own pip, run by the
+environment's interpreter, installs into it), then drives the command line
+there exactly as a library's CI job would.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import site
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -53,6 +54,14 @@ def venv(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
                     str(base / "venv")], check=True, timeout=60)
     python = base / "venv" / "bin" / "python"
+    # --system-site-packages shows the base interpreter's packages, but the
+    # suite may itself run in a virtual environment: a .pth file adds ours
+    # (with their own .pth files, such as an editable install's).
+    site_packages = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                                   capture_output=True, text=True, check=True).stdout.strip()
+    ours = [p for p in site.getsitepackages() if Path(p).is_dir()]
+    Path(site_packages, "ipc_conformance_suite.pth").write_text(
+        "".join(f"import site; site.addsitedir({p!r})\n" for p in ours))
     proc = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
                            "--disable-pip-version-check", str(source)],
                           capture_output=True, text=True, timeout=120)

@@ -140,18 +140,35 @@ def signals_interrupt() -> Iterator[None]:
 
 def stop(proc: subprocess.Popen[Any]) -> None:
     """End QEMU and anything it started: SIGTERM to its group, SIGKILL after a grace period."""
-    if proc.poll() is not None:
-        return
-    for sig, grace in ((signal.SIGTERM, _STOP_GRACE), (signal.SIGKILL, None)):
+    if proc.poll() is None:
+        for sig, grace in ((signal.SIGTERM, _STOP_GRACE), (signal.SIGKILL, None)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=grace)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+    _end_group(proc.pid)
+
+
+def _end_group(group: int, within: float = _STOP_GRACE) -> None:
+    """Wait until no process of ``group`` is left, killing what remains.
+
+    QEMU's exit does not mean its helpers have gone: they got the same
+    signal but may still be on their way out, or may have ignored it. A
+    group is empty when ``killpg`` finds no one (a zombie counts until its
+    new parent reaps it; ``within`` bounds the wait for that).
+    """
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
         try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=grace)
-            break
-        except subprocess.TimeoutExpired:
-            continue
+            os.killpg(group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.01)  # a poll for the kernel to finish the exits, not an ordering
 
 
 class Console:
