@@ -62,15 +62,9 @@ def read_stat(pid: int) -> TaskState:
     """State, session and exit code from /proc/PID/stat (no syscall info)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read().decode("latin-1")
+            return _parse_stat(pid, f.read())
     except (FileNotFoundError, ProcessLookupError):
         return TaskState(pid, "")
-    # The command name is in parentheses and may contain spaces.
-    rest = raw[raw.rindex(")") + 2 :].split()
-    state = rest[0]
-    session = int(rest[3])
-    exit_code = int(rest[49]) if len(rest) > 49 else None
-    return TaskState(pid, state, session, exit_code)
 
 
 def read_task(pid: int) -> TaskState:
@@ -80,15 +74,81 @@ def read_task(pid: int) -> TaskState:
         return base
     try:
         with open(f"/proc/{pid}/syscall", "rb") as f:
-            fields = f.read().decode("latin-1").split()
+            return _with_syscall(base, f.read())
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return base
+
+
+class TaskWatch:
+    """One process's /proc/PID/stat and /proc/PID/syscall, opened once.
+
+    The harness looks at every live actor after every step. By path, a look
+    is an open, a read and a close of each file; with the files held open it
+    is one ``pread(2)`` each, and the kernel writes the record afresh on
+    every read from offset 0. An open /proc file also stays bound to the
+    process it was opened for: a recycled pid can never be read by mistake
+    (once the process is reaped, a read fails with ESRCH: "gone").
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._stat = _open(f"/proc/{pid}/stat")
+        self._syscall = _open(f"/proc/{pid}/syscall")
+
+    def stat(self) -> TaskState:
+        """As :func:`read_stat`."""
+        raw = _pread(self._stat)
+        return TaskState(self.pid, "") if raw is None else _parse_stat(self.pid, raw)
+
+    def task(self) -> TaskState:
+        """As :func:`read_task`."""
+        base = self.stat()
+        if base.gone or base.zombie:
+            return base
+        raw = _pread(self._syscall)
+        return base if raw is None else _with_syscall(base, raw)
+
+    def close(self) -> None:
+        for fd in (self._stat, self._syscall):
+            if fd >= 0:
+                os.close(fd)
+        self._stat = self._syscall = -1
+
+
+def _open(path: str) -> int:
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return -1
+
+
+def _pread(fd: int) -> bytes | None:
+    if fd < 0:
+        return None
+    try:
+        return os.pread(fd, 4096, 0) or None
+    except (ProcessLookupError, PermissionError):
+        return None
+
+
+def _parse_stat(pid: int, raw: bytes) -> TaskState:
+    text = raw.decode("latin-1")
+    # The command name is in parentheses and may contain spaces.
+    rest = text[text.rindex(")") + 2 :].split()
+    state = rest[0]
+    session = int(rest[3])
+    exit_code = int(rest[49]) if len(rest) > 49 else None
+    return TaskState(pid, state, session, exit_code)
+
+
+def _with_syscall(base: TaskState, raw: bytes) -> TaskState:
+    fields = raw.decode("latin-1").split()
     if not fields or fields[0] == "running" or fields[0] == "-1":
         return base
     nr = int(fields[0])
     args = tuple(int(a, 16) for a in fields[1:7])
     name = _TABLE.get(nr, f"nr:{nr}")
-    return TaskState(pid, base.state, base.session, base.exit_code, name, args)
+    return TaskState(base.pid, base.state, base.session, base.exit_code, name, args)
 
 
 def session_members(sessions: set[int]) -> list[int]:

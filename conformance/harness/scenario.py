@@ -144,6 +144,8 @@ class Actor(ActorHandle):
         self.pid = pid
         self.channel = channel
         self.root = root
+        #: its /proc files, held open while it lives (see procfs.TaskWatch)
+        self.proc = procfs.TaskWatch(pid)
 
     def __repr__(self) -> str:
         return f"<actor {self.name} pid {self.pid}>"
@@ -212,6 +214,7 @@ class Scenario:
                 except (ProcessLookupError, PermissionError):
                     pass
             actor.channel.close()
+            actor.proc.close()
         try:
             self.zygote.reap_all(kill=True)
         finally:
@@ -328,7 +331,7 @@ class Scenario:
             if _readable([actor.channel], wait):
                 return self._take_reply(actor, op, args)
             wait = backoff.next()
-            task = procfs.read_task(actor.pid)
+            task = actor.proc.task()
             if task.zombie or task.gone:
                 continue  # its channel is about to read as closed
             if op not in _NEVER_BLOCKED and self._asleep_in_op(task):
@@ -398,7 +401,7 @@ class Scenario:
         outcome: Outcome | None = None
         backoff = Backoff()
         while outcome is None:
-            task = procfs.read_stat(actor.pid)
+            task = actor.proc.stat()
             if task.zombie and task.exit_code is not None:
                 outcome = from_wait_status(task.exit_code)
             elif task.gone:
@@ -409,6 +412,7 @@ class Scenario:
                 select.select([], [], [], backoff.next())
         # The zombie stays until the scenario closes and the zygote reaps
         # every actor at once: one round trip per scenario, not per death.
+        actor.proc.close()
         actor.death = outcome
         actor.pending = None
         if outcome == Killed("SIGKILL") and actor.name not in self._sigkills:
@@ -438,7 +442,7 @@ class Scenario:
                     continue
                 if actor is replied and not actor.pending:
                     continue
-                task = procfs.read_task(actor.pid)
+                task = actor.proc.task()
                 if actor.pending and self._asleep_in_op(task):
                     continue
                 if not actor.pending and task.state == "S" and self._idle(task):
@@ -447,7 +451,7 @@ class Scenario:
             if not busy:
                 break
             if time.monotonic() > limit:
-                states = {a.name: procfs.read_task(a.pid).state for a in live}
+                states = {a.name: a.proc.task().state for a in live}
                 raise HarnessError(f"actors did not settle within {self.step_timeout:g}s: {states}")
             wait = backoff.next()
         self._fill_unknown_deaths(record)
