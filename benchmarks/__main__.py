@@ -3,7 +3,8 @@
 1. actor spawn plus one round trip, as a ratio to a C fork/pipe/wait loop
    measured in alternating rounds of the same run (:mod:`benchmarks.harness`);
 2. examples per second of each state machine (:mod:`benchmarks.machines`);
-3. with ``--scaling``: a whole profile run with ``-n 1`` and ``-n 2``
+3. with ``--scaling``: whole profile runs with ``-n 1`` and ``-n 2`` in
+   alternating rounds, beside a CPU-bound loop run alone and in pairs
    (:mod:`benchmarks.scaling`; minutes).
 
 Figures are printed and written as JSON to ``benchmarks/results/``
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=7, help="alternating C/harness rounds")
     parser.add_argument("--iterations", type=int, default=200, help="spawns per round")
     parser.add_argument("--profile", default="ci", help="profile of the machine runs (default ci)")
-    parser.add_argument("--scaling", action="store_true", help="also time a whole run, -n 1 vs -n 2")
+    parser.add_argument("--scaling", action="store_true", help="also time whole runs, -n 1 vs -n 2")
+    parser.add_argument("--scaling-rounds", type=int, default=3, help="alternating -n 1/-n 2 rounds (default 3)")
     parser.add_argument("--skip-machines", action="store_true", help="only the spawn ratio")
     args = parser.parse_args(argv)
     from conformance.profiles import PROFILES
@@ -41,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown profile {args.profile!r}; choose one of {', '.join(PROFILES)}",
               file=sys.stderr)
         return 2
-    if args.rounds < 1 or args.iterations < 1:
-        print("error: --rounds and --iterations must be at least 1", file=sys.stderr)
+    if args.rounds < 1 or args.iterations < 1 or args.scaling_rounds < 1:
+        print("error: --rounds, --iterations and --scaling-rounds must be at least 1", file=sys.stderr)
         return 2
     figures: dict[str, object] = {"cpus": os.cpu_count(), "load": os.getloadavg()}
     print("== actor spawn + one round trip vs C fork/pipe/wait")
@@ -58,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in machines.report(found):
             print(line)
     if args.scaling:
-        print(f"== whole run, profile {args.profile}: -n 1 vs -n 2")
-        figures["scaling"] = scaled = scaling.measure(args.profile)
+        print(f"== whole runs, profile {args.profile}: -n 1 vs -n 2, {args.scaling_rounds} rounds")
+        figures["scaling"] = scaled = scaling.measure(args.profile, args.scaling_rounds)
         for line in scaling.report(scaled):
             print(line)
     RESULTS.mkdir(exist_ok=True)
