@@ -60,23 +60,20 @@ class TaskState:
 
 def read_stat(pid: int) -> TaskState:
     """State, session and exit code from /proc/PID/stat (no syscall info)."""
+    watch = TaskWatch(pid)
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return _parse_stat(pid, f.read())
-    except (FileNotFoundError, ProcessLookupError):
-        return TaskState(pid, "")
+        return watch.stat()
+    finally:
+        watch.close()
 
 
 def read_task(pid: int) -> TaskState:
     """State plus the system call the task is sleeping in, if any."""
-    base = read_stat(pid)
-    if base.gone or base.zombie:
-        return base
+    watch = TaskWatch(pid)
     try:
-        with open(f"/proc/{pid}/syscall", "rb") as f:
-            return _with_syscall(base, f.read())
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return base
+        return watch.task()
+    finally:
+        watch.close()
 
 
 class TaskWatch:
@@ -96,12 +93,12 @@ class TaskWatch:
         self._syscall = _open(f"/proc/{pid}/syscall")
 
     def stat(self) -> TaskState:
-        """As :func:`read_stat`."""
+        """State, session and exit code (no syscall info)."""
         raw = _pread(self._stat)
         return TaskState(self.pid, "") if raw is None else _parse_stat(self.pid, raw)
 
     def task(self) -> TaskState:
-        """As :func:`read_task`."""
+        """State plus the system call the task is sleeping in, if any."""
         base = self.stat()
         if base.gone or base.zombie:
             return base
