@@ -72,7 +72,7 @@ STEP_TIMEOUT_S = 10
 #: the largest read or receive buffer a step may ask for
 _MAX_BUFFER = 1 << 24
 #: System V *get operations: the kind of object, for the clean-up
-_GETS = {"msgget": "q", "semget": "s", "shmget": "m"}
+_GETS = {"msgget": "q", "semget": "s", "shmget": "m", "local_port": "p"}
 #: operations whose first argument is an id, and the *get that makes it
 _ID_USERS = {
     "msgsnd": "msgget", "msgrcv": "msgget", "msgctl_stat": "msgget", "msgctl_set": "msgget",
@@ -85,6 +85,9 @@ _IPC_CREAT, _IPC_EXCL = 0o1000, 0o2000
 _SEMCTL_INT = {11: "GETPID", 12: "GETVAL", 14: "GETNCNT", 15: "GETZCNT", 16: "SETVAL", 0: "IPC_RMID"}
 _GETALL, _SETALL, _GETPID = 13, 17, 11
 _SOCK_TYPES = {"stream": "SOCK_STREAM", "dgram": "SOCK_DGRAM", "seqpacket": "SOCK_SEQPACKET"}
+_DOMAINS = {"unix": "AF_UNIX", "inet": "AF_INET"}
+#: sizeof(struct sockaddr_un.sun_path) on Linux: a path must fit with its NUL
+_SUN_PATH = 108
 #: the send/recv flag names the catalogue allows, as C spells them
 _MSG_FLAG_NAMES = ("MSG_NOSIGNAL", "MSG_DONTWAIT", "MSG_PEEK", "MSG_WAITALL", "MSG_OOB", "MSG_EOR")
 
@@ -253,7 +256,8 @@ class _Translator:
         if op in _GETS:
             facts["get"] = _GETS[op]
             key, flags = args[0], args[-1]  # both integers: the handler checked them
-            facts["owns"] = int(key == 0 or (flags & (_IPC_CREAT | _IPC_EXCL)) == (_IPC_CREAT | _IPC_EXCL))
+            facts["owns"] = int(op != "local_port" and (
+                key == 0 or (flags & (_IPC_CREAT | _IPC_EXCL)) == (_IPC_CREAT | _IPC_EXCL)))
             if step.outcome.kind == "value" and isinstance(step.outcome.detail, int):
                 slot = len(self.id_slots)
                 self.id_slots.append((number, _GETS[op]))
@@ -350,6 +354,51 @@ class _Translator:
             raise Untranslatable(f"socket type {kind!r}")
         return [f"{{ int p_[2]; if (socketpair(AF_UNIX, {_SOCK_TYPES[kind]}, 0, p_) == -1) "
                 "out_err(out, errno); else out_pair(out, p_); }"]
+
+    def op_socket(self, domain: Any, kind: Any) -> list[str]:
+        if domain not in _DOMAINS or kind not in _SOCK_TYPES:
+            raise Untranslatable(f"socket of domain {domain!r} and type {kind!r}")
+        return [f"RESULT(socket({_DOMAINS[domain]}, {_SOCK_TYPES[kind]}, 0));"]
+
+    def address(self, address: Any) -> str:
+        """``path, port`` for do_address: a path for AF_UNIX, a loopback port for AF_INET.
+
+        A port that an earlier ``local_port`` reported is the replay's own
+        port, as an id from a *get is: the kernel picks a new one each run.
+        """
+        if isinstance(address, str):
+            return f"{self.unix_path(address)}, 0"
+        if isinstance(address, int) and not isinstance(address, bool):
+            if address in self.live_ids["local_port"]:
+                return f"NULL, CUR->ids[{self.live_ids['local_port'][address]}]"
+            return f"NULL, {_c_int(address, 'port')}"
+        raise Untranslatable(f"socket address {address!r}")
+
+    def op_bind(self, fd: Any, address: Any) -> list[str]:
+        return [f"do_bind_connect((int){_c_int(fd, 'fd')}, {self.address(address)}, 0, out);"]
+
+    def op_connect(self, fd: Any, address: Any) -> list[str]:
+        return [f"do_bind_connect((int){_c_int(fd, 'fd')}, {self.address(address)}, 1, out);"]
+
+    def op_listen(self, fd: Any, backlog: Any) -> list[str]:
+        return [f"RESULT(listen((int){_c_int(fd, 'fd')}, (int){_c_int(backlog, 'backlog')}));"]
+
+    def op_accept(self, fd: Any) -> list[str]:
+        return [f"RESULT(accept((int){_c_int(fd, 'fd')}, NULL, NULL));"]
+
+    def op_local_port(self, fd: Any) -> list[str]:
+        return [f"do_local_port((int){_c_int(fd, 'fd')}, out);"]
+
+    def op_unix_bind(self, path: Any) -> list[str]:
+        return [f"do_unix_dgram({self.unix_path(path)}, 0, out);"]
+
+    def op_unix_connect(self, path: Any) -> list[str]:
+        return [f"do_unix_dgram({self.unix_path(path)}, 1, out);"]
+
+    def unix_path(self, path: Any) -> str:
+        if not isinstance(path, str) or len(path.encode()) >= _SUN_PATH:
+            raise Untranslatable(f"socket path {path!r} is not a string that fits sun_path")
+        return _c_string(path)
 
     def op_sendfd(self, sock: Any, fd: Any) -> list[str]:
         return [f"do_sendfd((int){_c_int(sock, 'fd')}, (int){_c_int(fd, 'fd')}, out);"]
@@ -706,7 +755,11 @@ _C_HEAD = r"""
 #include <sys/resource.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -726,7 +779,7 @@ struct step {
     int kind, actor;
     const char *op, *args, *recorded, *expected;
     void (*run)(struct sb *out, int *extra);
-    char get;      /* 'q', 's', 'm': a System V *get, whose id is kept */
+    char get;      /* 'q', 's', 'm': a System V *get, whose id is kept; 'p': a local_port */
     int owns;      /* that *get creates the object (IPC_PRIVATE or IPC_CREAT|IPC_EXCL) */
     int slot;      /* where the id goes in struct cmd.ids, or -1 */
     int child;     /* a fork: the child actor's index */
@@ -943,6 +996,60 @@ static void do_fd_list(struct sb *out)
             v[n++] = fd;
     sb_puts(out, "-> ");
     out_ints(out, v, n);
+}
+
+/* bind or connect to a path (AF_UNIX) or, when path is NULL, to 127.0.0.1:port
+   (AF_INET), with the address length Python's socket module gives */
+static int bind_or_connect(int fd, const char *path, int port, int connect_)
+{
+    struct sockaddr_un un;
+    struct sockaddr_in in;
+    struct sockaddr *addr;
+    socklen_t len;
+    if (path) {
+        memset(&un, 0, sizeof un);
+        un.sun_family = AF_UNIX;
+        memcpy(un.sun_path, path, strlen(path));
+        addr = (struct sockaddr *)&un;
+        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+    } else {
+        memset(&in, 0, sizeof in);
+        in.sin_family = AF_INET;
+        in.sin_port = htons((uint16_t)port);
+        in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr = (struct sockaddr *)&in;
+        len = sizeof in;
+    }
+    return connect_ ? connect(fd, addr, len) : bind(fd, addr, len);
+}
+
+static void do_bind_connect(int fd, const char *path, int port, int connect_, struct sb *out)
+{
+    RESULT(bind_or_connect(fd, path, port, connect_));
+}
+
+static void do_local_port(int fd, struct sb *out)
+{
+    struct sockaddr_in in;
+    socklen_t len = sizeof in;
+    if (getsockname(fd, (struct sockaddr *)&in, &len) == -1)
+        out_err(out, errno);
+    else
+        sb_printf(out, "-> %d", ntohs(in.sin_port));
+}
+
+/* a plain AF_UNIX datagram socket bound or connected to path: a meeting point */
+static void do_unix_dgram(const char *path, int connect_, struct sb *out)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (fd == -1 || bind_or_connect(fd, path, 0, connect_) == -1) {
+        int e = errno;
+        if (fd != -1)
+            close(fd);
+        out_err(out, e);
+        return;
+    }
+    sb_printf(out, "-> %d", fd);
 }
 
 static void do_sendfd(int sock, int fd, struct sb *out)

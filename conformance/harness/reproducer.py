@@ -13,6 +13,8 @@ System V ids depend on the history of the IPC namespace, so the replay runs
 in a private one when it can (as root), passes the ids its own ``*get``
 steps returned wherever the trace passed the recorded ones, counts any id a
 ``*get`` returns as matching, and removes the objects it created at the end.
+An inet port that ``local_port`` reported is handled the same way: the
+kernel picks another each run, so ``bind`` and ``connect`` get the replay's.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def main():
     private = _private_ipc_namespace()
     zygote = ZygoteClient(BACKEND, command=[sys.executable, __file__, "--zygote"])
     differs = 0
-    #: System V ids depend on the namespace's history: the trace's id -> the replay's
+    #: System V ids and inet ports are the system's choice each run: the trace's -> the replay's
     ids = {}
     made = []
     try:
@@ -101,12 +103,14 @@ def main():
                     sent = args
                     if getter and args and (getter, args[0]) in ids:
                         sent = (ids[(getter, args[0])],) + tuple(args[1:])
+                    if op in PORT_USERS and ("local_port", args[1]) in ids:
+                        sent = (args[0], ids[("local_port", args[1])]) + tuple(args[2:])
                     now = sc.actors[actor].do(op, *sent)
                     now_events = sc.trace[-1].events
                     if op in GETS and now.kind == "value" and recorded.kind == "value":
                         ids[(op, recorded.detail)] = now.detail
                         key, flags = args[0], args[-1]
-                        if private or key == 0 or flags & 0o3000 == 0o3000:
+                        if op != "local_port" and (private or key == 0 or flags & 0o3000 == 0o3000):
                             made.append((op, now.detail))
                 shown = ", ".join(repr(a) for a in args)
                 print(f"step {number}: {actor}: {op}({shown})")
@@ -131,7 +135,11 @@ def main():
     return 1 if differs else 0
 
 
-GETS = ("msgget", "semget", "shmget")
+#: results the system picks afresh each run (an id, a port): any value matches,
+#: and later steps that pass the recorded one get the replay's instead
+GETS = ("msgget", "semget", "shmget", "local_port")
+#: operations whose second argument may be a port an earlier local_port gave
+PORT_USERS = ("bind", "connect")
 ID_USERS = {op: "msgget" for op in ("msgsnd", "msgrcv", "msgctl_stat", "msgctl_set", "msgctl_rmid")}
 ID_USERS.update({op: "semget" for op in ("semop", "semtimedop", "semctl", "semctl_stat", "semctl_set")})
 ID_USERS.update({op: "shmget" for op in ("shmat", "shmat_at", "shmctl_stat", "shmctl_set", "shmctl_rmid")})

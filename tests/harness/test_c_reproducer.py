@@ -280,6 +280,60 @@ def test_c_reproducer_of_a_matching_trace_exits_0(kernel_zygote, tmp_path):
     assert "then b: recorded -> b'abc', got -> b'abc'" in run.stdout
 
 
+def socket_trace(zygote: ZygoteClient, base: Path) -> list[Step]:
+    """Named sockets: TCP on a port the kernel picks, AF_UNIX paths, meeting points."""
+    with Scenario(zygote, base_dir=str(base)) as sc:
+        a, b = sc.spawn("a"), sc.spawn("b")
+        listener = a.call("socket", "inet", "stream")
+        a.do("bind", listener, 0)
+        a.do("listen", listener, 4)
+        port = a.call("local_port", listener)
+        client = b.call("socket", "inet", "stream")
+        b.do("connect", client, port)
+        conn = a.call("accept", listener)
+        b.do("send", client, b"over tcp", ())
+        a.do("recv", conn, 100, ())
+        a.do("accept", listener)  # blocked: nobody else connects ...
+        b.do("connect", b.call("socket", "inet", "stream"), port)  # ... until now
+        server = a.call("socket", "unix", "seqpacket")
+        a.do("bind", server, "srv.sock")
+        a.do("bind", a.call("socket", "unix", "seqpacket"), "srv.sock")  # EADDRINUSE
+        a.do("listen", server, 1)
+        b.do("connect", b.call("socket", "unix", "seqpacket"), "srv.sock")
+        b.do("connect", b.call("socket", "unix", "stream"), "absent.sock")  # ENOENT
+        meet = a.call("unix_bind", "meet.sock")
+        b.do("send", b.call("unix_connect", "meet.sock"), b"hi", ())
+        a.do("recv", meet, 10, ())
+        b.do("unix_connect", "nobody.sock")  # ENOENT
+        trace = list(sc.trace)
+    for step in trace:
+        step.expected = step.outcome
+    return trace
+
+
+@needs_cc
+def test_a_socket_trace_replays_in_c_with_the_replays_own_port(kernel_zygote, tmp_path):
+    trace = socket_trace(kernel_zygote, tmp_path)
+    assert {s.outcome.kind for s in trace} >= {"value", "errno", "blocked"}
+    source = tmp_path / "sockets.c"
+    assert write_c_reproducer(trace, source, title="sockets") is None
+    run = build_and_run(source)
+    assert run.returncode == 0, f"exit {run.returncode}:\n{run.stdout}\n{run.stderr}"
+    assert "differ" not in run.stdout and "did not reproduce" in run.stdout, run.stdout
+    assert "expected -> error EADDRINUSE, got -> error EADDRINUSE" in run.stdout
+    assert run.stdout.count("expected -> error ENOENT, got -> error ENOENT") == 2
+
+
+def test_a_socket_trace_replays_in_python_with_the_replays_own_port(kernel_zygote, tmp_path):
+    trace = socket_trace(kernel_zygote, tmp_path)
+    path = tmp_path / "sockets.py"
+    write_reproducer(trace, path, KERNEL, title="sockets")
+    run = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    assert run.returncode == 0, f"exit {run.returncode}:\n{run.stdout}\n{run.stderr}"
+    assert "did not reproduce" in run.stdout and "differs" not in run.stdout, run.stdout
+
+
 @needs_cc
 def test_deaths_interruptions_and_timeouts_replay(kernel_zygote, tmp_path):
     with Scenario(kernel_zygote, base_dir=str(tmp_path)) as sc:
