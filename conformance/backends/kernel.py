@@ -94,6 +94,17 @@ class _Timespec(ctypes.Structure):
     _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
 
 
+class _PollFd(ctypes.Structure):
+    _fields_ = [("fd", ctypes.c_int), ("events", ctypes.c_short), ("revents", ctypes.c_short)]
+
+
+_libc.poll.argtypes = [ctypes.POINTER(_PollFd), ctypes.c_ulong, ctypes.c_int]
+#: <poll.h> event bits by name (Linux values on every architecture the suite runs on)
+_POLL_EVENTS = {"POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8, "POLLHUP": 0x10,
+                "POLLNVAL": 0x20, "POLLRDNORM": 0x40, "POLLRDBAND": 0x80, "POLLWRNORM": 0x100,
+                "POLLWRBAND": 0x200, "POLLRDHUP": 0x2000}
+
+
 _PROT_READ, _PROT_WRITE = 1, 2
 _MAP_SHARED, _MAP_PRIVATE, _MAP_ANONYMOUS = 0x01, 0x02, 0x20
 _MS_SYNC = 4
@@ -367,6 +378,13 @@ class KernelProcessOps(PosixMqKernelOps, PosixSemShmKernelOps, SysVKernelOps):
 
     def shutdown(self, fd: int, how: int) -> int:
         return _check(_libc.shutdown(fd, how))
+
+    def poll(self, fd: int, events: tuple[str, ...], timeout_ms: int) -> tuple[str, ...]:
+        # libc poll: Python's select.poll retries on EINTR and recomputes the timeout
+        entry = _PollFd(fd, sum(_POLL_EVENTS[name] for name in events), 0)
+        if _check(_libc.poll(ctypes.byref(entry), 1, timeout_ms)) == 0:
+            return ()
+        return tuple(sorted(name for name, bit in _POLL_EVENTS.items() if entry.revents & bit))
 
     def socketpair_of(self, type: str) -> tuple[int, int]:  # noqa: A002
         fds = (ctypes.c_int * 2)()

@@ -83,6 +83,9 @@ OPS: dict[str, OpSpec] = {
         OpSpec("connect", "connect(fd: int, address: str | int)", "0", ("connect",)),
         OpSpec("local_port", "local_port(fd: int)", "the inet port the socket is bound to"),
         OpSpec("shutdown", "shutdown(fd: int, how: int)", "0"),
+        OpSpec("poll", "poll(fd: int, events: tuple[str, ...], timeout_ms: int)",
+               "the names of the events poll(2) reported, sorted ('POLLERR' and 'POLLHUP' come "
+               "unasked); () when the timeout ran out; -1 waits for ever", ("poll", "ppoll")),
         OpSpec("socketpair_of", "socketpair_of(type: str)",
                "(fd, fd): an AF_UNIX pair of 'stream', 'dgram' or 'seqpacket' sockets"),
         OpSpec("send", "send(fd: int, data: bytes, flags: tuple[str, ...])",

@@ -86,6 +86,9 @@ _SEMCTL_INT = {11: "GETPID", 12: "GETVAL", 14: "GETNCNT", 15: "GETZCNT", 16: "SE
 _GETALL, _SETALL, _GETPID = 13, 17, 11
 _SOCK_TYPES = {"stream": "SOCK_STREAM", "dgram": "SOCK_DGRAM", "seqpacket": "SOCK_SEQPACKET"}
 _DOMAINS = {"unix": "AF_UNIX", "inet": "AF_INET"}
+#: poll(2) events by name, in the order the kernel backend reports them (sorted)
+_POLL_EVENTS = ("POLLERR", "POLLHUP", "POLLIN", "POLLNVAL", "POLLOUT", "POLLPRI", "POLLRDBAND",
+                "POLLRDHUP", "POLLRDNORM", "POLLWRBAND", "POLLWRNORM")
 #: sizeof(struct sockaddr_un.sun_path) on Linux: a path must fit with its NUL
 _SUN_PATH = 108
 #: the send/recv flag names the catalogue allows, as C spells them
@@ -405,6 +408,12 @@ class _Translator:
 
     def op_recvfd(self, sock: Any) -> list[str]:
         return [f"do_recvfd((int){_c_int(sock, 'fd')}, out);"]
+
+    def op_poll(self, fd: Any, events: Any, timeout_ms: Any) -> list[str]:
+        if not isinstance(events, tuple) or any(e not in _POLL_EVENTS for e in events):
+            raise Untranslatable(f"poll events {events!r}")
+        mask = " | ".join(events) or "0"
+        return [f"do_poll((int){_c_int(fd, 'fd')}, (short)({mask}), (int){_c_int(timeout_ms, 'timeout')}, out);"]
 
     def op_shutdown(self, fd: Any, how: Any) -> list[str]:
         return [f"RESULT(shutdown((int){_c_int(fd, 'fd')}, (int){_c_int(how, 'how')}));"]
@@ -1026,6 +1035,29 @@ static int bind_or_connect(int fd, const char *path, int port, int connect_)
 static void do_bind_connect(int fd, const char *path, int port, int connect_, struct sb *out)
 {
     RESULT(bind_or_connect(fd, path, port, connect_));
+}
+
+/* the names of the events reported, sorted, as a Python tuple: ('POLLERR', 'POLLHUP') */
+static void do_poll(int fd, short events, int timeout_ms, struct sb *out)
+{
+    static const struct { const char *name; short bit; } names[] = {
+        {"POLLERR", POLLERR}, {"POLLHUP", POLLHUP}, {"POLLIN", POLLIN}, {"POLLNVAL", POLLNVAL},
+        {"POLLOUT", POLLOUT}, {"POLLPRI", POLLPRI}, {"POLLRDBAND", POLLRDBAND},
+        {"POLLRDHUP", POLLRDHUP}, {"POLLRDNORM", POLLRDNORM}, {"POLLWRBAND", POLLWRBAND},
+        {"POLLWRNORM", POLLWRNORM},
+    };
+    struct pollfd p = {fd, events, 0};
+    int n = poll(&p, 1, timeout_ms);
+    if (n == -1) {
+        out_err(out, errno);
+        return;
+    }
+    int shown = 0;
+    sb_puts(out, "-> (");
+    for (size_t i = 0; n > 0 && i < sizeof names / sizeof *names; i++)
+        if (p.revents & names[i].bit)
+            sb_printf(out, "%s'%s'", shown++ ? ", " : "", names[i].name);
+    sb_puts(out, shown == 1 ? ",)" : ")");
 }
 
 static void do_local_port(int fd, struct sb *out)

@@ -62,13 +62,20 @@ def peer_gone(scenario, domain):
     Over TCP the client then writes once more: that write is accepted (the
     connection is only half closed as far as the client knows) and the
     server's system answers it with a reset, after which the connection is
-    broken for writing too. Over AF_UNIX the close alone breaks it.
+    broken for writing too. The reset travels on its own time (on a slow
+    machine, after the write has returned), so the client waits for it in
+    poll(2), asking for no event: only POLLERR and POLLHUP, which the reset
+    brings, end the wait. Over AF_UNIX the close alone breaks it.
     """
     srv, conn, cli, fd = connected_pair(scenario, domain)
     srv.call("close", conn)
     scenario.expect(cli.do("read", fd, 100), Value(b""), "the close arrived: end of file")
     if domain == "inet":
         scenario.expect(cli.do("write", fd, b"?"), Value(1), "TCP: the reset answers this write")
+        reset = cli.do("poll", fd, (), -1)
+        if reset == BLOCKED:
+            reset = cli.finish()  # the reset is on its way
+        scenario.expect(reset, Value(("POLLERR", "POLLHUP")), "TCP: the reset has arrived")
     return cli, fd
 
 

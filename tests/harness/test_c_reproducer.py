@@ -293,6 +293,8 @@ def socket_trace(zygote: ZygoteClient, base: Path) -> list[Step]:
         conn = a.call("accept", listener)
         b.do("send", client, b"over tcp", ())
         a.do("recv", conn, 100, ())
+        a.do("poll", conn, ("POLLIN",), 0)  # nothing more to read: ()
+        b.do("poll", client, ("POLLIN", "POLLOUT"), -1)
         a.do("accept", listener)  # blocked: nobody else connects ...
         b.do("connect", b.call("socket", "inet", "stream"), port)  # ... until now
         server = a.call("socket", "unix", "seqpacket")
