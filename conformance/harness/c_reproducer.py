@@ -71,7 +71,8 @@ DEADLINE_S = 120
 STEP_TIMEOUT_S = 10
 #: the largest read or receive buffer a step may ask for
 _MAX_BUFFER = 1 << 24
-#: System V *get operations: the kind of object, for the clean-up
+#: results the system picks afresh each run, by kind: System V *gets (whose objects
+#: the clean-up removes) and inet ports; any value matches, later steps get the replay's
 _GETS = {"msgget": "q", "semget": "s", "shmget": "m", "local_port": "p"}
 #: operations whose first argument is an id, and the *get that makes it
 _ID_USERS = {
@@ -364,7 +365,7 @@ class _Translator:
         return [f"RESULT(socket({_DOMAINS[domain]}, {_SOCK_TYPES[kind]}, 0));"]
 
     def address(self, address: Any) -> str:
-        """``path, port`` for do_address: a path for AF_UNIX, a loopback port for AF_INET.
+        """``path, port`` for do_bind_connect: a path for AF_UNIX, a loopback port for AF_INET.
 
         A port that an earlier ``local_port`` reported is the replay's own
         port, as an id from a *get is: the kernel picks a new one each run.
