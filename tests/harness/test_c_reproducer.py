@@ -186,6 +186,14 @@ def test_python_reproducer_of_a_broken_model_reproduces(family, kernel_zygote, t
 
 
 # -- a trace that matches ---------------------------------------------------------
+def matching(steps: list[Step]) -> list[Step]:
+    """A copy of the trace in which every step expects the outcome it had."""
+    trace = list(steps)
+    for step in trace:
+        step.expected = step.outcome
+    return trace
+
+
 def rich_trace(zygote: ZygoteClient, base: Path) -> list[Step]:
     """Most translated operations, their results as the kernel backend gave them."""
     with Scenario(zygote, base_dir=str(base)) as sc:
@@ -257,10 +265,7 @@ def rich_trace(zygote: ZygoteClient, base: Path) -> list[Step]:
         a.do("getpid")
         b.do("exit", 3)
         a.do("wait", ActorRef("b"))
-        trace = list(sc.trace)
-    for step in trace:
-        step.expected = step.outcome
-    return trace
+    return matching(sc.trace)
 
 
 @needs_cc
@@ -307,10 +312,7 @@ def socket_trace(zygote: ZygoteClient, base: Path) -> list[Step]:
         b.do("send", b.call("unix_connect", "meet.sock"), b"hi", ())
         a.do("recv", meet, 10, ())
         b.do("unix_connect", "nobody.sock")  # ENOENT
-        trace = list(sc.trace)
-    for step in trace:
-        step.expected = step.outcome
-    return trace
+    return matching(sc.trace)
 
 
 @needs_cc
