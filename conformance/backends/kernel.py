@@ -99,8 +99,9 @@ class _PollFd(ctypes.Structure):
 
 
 _libc.poll.argtypes = [ctypes.POINTER(_PollFd), ctypes.c_ulong, ctypes.c_int]
-#: <poll.h> event bits by name (Linux values on every architecture the suite runs on)
-_POLL_EVENTS = {"POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8, "POLLHUP": 0x10,
+#: <poll.h> event bits by name (Linux values on every architecture the suite runs on);
+#: the C reproducer takes the names it may translate from here
+POLL_EVENTS = {"POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8, "POLLHUP": 0x10,
                 "POLLNVAL": 0x20, "POLLRDNORM": 0x40, "POLLRDBAND": 0x80, "POLLWRNORM": 0x100,
                 "POLLWRBAND": 0x200, "POLLRDHUP": 0x2000}
 
@@ -381,10 +382,10 @@ class KernelProcessOps(PosixMqKernelOps, PosixSemShmKernelOps, SysVKernelOps):
 
     def poll(self, fd: int, events: tuple[str, ...], timeout_ms: int) -> tuple[str, ...]:
         # libc poll: Python's select.poll retries on EINTR and recomputes the timeout
-        entry = _PollFd(fd, sum(_POLL_EVENTS[name] for name in events), 0)
+        entry = _PollFd(fd, sum(POLL_EVENTS[name] for name in events), 0)
         if _check(_libc.poll(ctypes.byref(entry), 1, timeout_ms)) == 0:
             return ()
-        return tuple(sorted(name for name, bit in _POLL_EVENTS.items() if entry.revents & bit))
+        return tuple(sorted(name for name, bit in POLL_EVENTS.items() if entry.revents & bit))
 
     def socketpair_of(self, type: str) -> tuple[int, int]:  # noqa: A002
         fds = (ctypes.c_int * 2)()

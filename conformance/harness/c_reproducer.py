@@ -61,6 +61,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..backends.kernel import POLL_EVENTS
 from ..backends.ops import ActorRef
 from ..outcome import Outcome
 from .scenario import Step
@@ -87,9 +88,8 @@ _SEMCTL_INT = {11: "GETPID", 12: "GETVAL", 14: "GETNCNT", 15: "GETZCNT", 16: "SE
 _GETALL, _SETALL, _GETPID = 13, 17, 11
 _SOCK_TYPES = {"stream": "SOCK_STREAM", "dgram": "SOCK_DGRAM", "seqpacket": "SOCK_SEQPACKET"}
 _DOMAINS = {"unix": "AF_UNIX", "inet": "AF_INET"}
-#: poll(2) events by name, in the order the kernel backend reports them (sorted)
-_POLL_EVENTS = ("POLLERR", "POLLHUP", "POLLIN", "POLLNVAL", "POLLOUT", "POLLPRI", "POLLRDBAND",
-                "POLLRDHUP", "POLLRDNORM", "POLLWRBAND", "POLLWRNORM")
+#: poll(2) events by name: the kernel backend's, which C spells the same
+_POLL_EVENTS = frozenset(POLL_EVENTS)
 #: sizeof(struct sockaddr_un.sun_path) on Linux: a path must fit with its NUL
 _SUN_PATH = 108
 #: the send/recv flag names the catalogue allows, as C spells them
