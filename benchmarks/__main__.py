@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from . import machines, scaling
-from .harness import harness_figures
+from .harness import harness_figures, print_figures
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -50,10 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     print("== actor spawn + one round trip vs C fork/pipe/wait")
     spawn = harness_figures(args.rounds, args.iterations)
     figures["spawn"] = spawn
-    print(f"C fork+pipe+wait     median {spawn['c_fork_pipe_wait_us']['median']:8.1f} us")
-    print(f"actor spawn+op+exit  median {spawn['actor_spawn_roundtrip_us']['median']:8.1f} us")
-    print(f"ratio (same rounds)  median {spawn['ratio']['median']:8.2f}x "
-          f"(min {spawn['ratio']['min']:.2f}x, max {spawn['ratio']['max']:.2f}x; goal <= 3x)")
+    print_figures(spawn)
     if not args.skip_machines:
         print(f"== state machines, profile {args.profile}, one worker")
         figures["machines"] = found = machines.measure(args.profile)

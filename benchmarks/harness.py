@@ -1,12 +1,16 @@
 """Actor spawn plus one operation round trip, against a bare C loop.
 
-Both sides are measured in the same run, in alternating rounds, so the
+All loops are measured in the same run, in alternating rounds, so each
 figure is a ratio taken side by side on a shared, noisy machine:
 
 * C: fork a child, one byte each way over two pipes, waitpid
   (``fixtures/bench_forkpipe.c``, compiled here with ``cc -O2``);
-* harness: spawn an actor from the zygote, one ``getpid`` round trip,
-  ``exit`` and reap — what every scenario pays per actor.
+* harness, native actors: spawn an actor from the zygote, one ``getpid``
+  round trip, ``exit`` and reap — what every scenario pays per actor when the
+  actors are the C program of :mod:`conformance.harness.native` (the
+  default for the kernel backend);
+* harness, Python actors: the same with forked interpreters (what a library
+  backend's or a mutant's actors cost).
 
 Usage: python3 -m benchmarks (everything), or python3 benchmarks/harness.py [--rounds R] [--iterations N] [--json FILE]
 """
@@ -27,6 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from conformance.harness.native import KERNEL_BACKEND as KERNEL  # noqa: E402
+from conformance.harness.native import NativeBuildError  # noqa: E402
 from conformance.harness.scenario import Scenario  # noqa: E402
 from conformance.harness.zygote import ZygoteClient  # noqa: E402
 
@@ -54,27 +60,50 @@ def harness_round(zygote: ZygoteClient, iterations: int) -> float:
     return elapsed / iterations * 1e6
 
 
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
 def harness_figures(rounds: int, iterations: int) -> dict[str, Any]:
-    """Both loops in alternating rounds; medians, extremes and the ratio."""
+    """The three loops in alternating rounds; medians, extremes and the ratios to C."""
     with tempfile.TemporaryDirectory() as tmp:
         binary = build_c_baseline(Path(tmp))
-        zygote = ZygoteClient("conformance.backends.kernel:KernelProcessOps")
+        zygotes = {"python": ZygoteClient(KERNEL, engine="python")}
         try:
-            harness_round(zygote, 20)  # warm up imports and the page cache
-            c_us, py_us = [], []
+            zygotes["native"] = ZygoteClient(KERNEL, engine="c")
+        except NativeBuildError as exc:
+            print(f"native actors not measured: {str(exc).splitlines()[0]}", file=sys.stderr)
+        try:
+            for zygote in zygotes.values():
+                harness_round(zygote, 20)  # warm up imports and the page cache
+            c_us: list[float] = []
+            engine_us: dict[str, list[float]] = {engine: [] for engine in zygotes}
             for _ in range(rounds):
                 c_us.append(c_round(binary, iterations))
-                py_us.append(harness_round(zygote, iterations))
+                for engine, zygote in zygotes.items():
+                    engine_us[engine].append(harness_round(zygote, iterations))
         finally:
-            zygote.close()
-    ratios = [p / c for p, c in zip(py_us, c_us, strict=True)]
-    return {
-        "c_fork_pipe_wait_us": {"median": statistics.median(c_us), "min": min(c_us), "max": max(c_us)},
-        "actor_spawn_roundtrip_us": {"median": statistics.median(py_us), "min": min(py_us),
-                                     "max": max(py_us)},
-        "ratio": {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)},
-        "rounds": rounds, "iterations": iterations, "cpus": os.cpu_count(),
-    }
+            for zygote in zygotes.values():
+                zygote.close()
+    figures: dict[str, Any] = {"c_fork_pipe_wait_us": _spread(c_us), "rounds": rounds,
+                               "iterations": iterations, "cpus": os.cpu_count()}
+    for engine, times in engine_us.items():
+        figures[engine] = {
+            "actor_spawn_roundtrip_us": _spread(times),
+            "ratio": _spread([t / c for t, c in zip(times, c_us, strict=True)]),
+        }
+    return figures
+
+
+def print_figures(figures: dict[str, Any]) -> None:
+    print(f"C fork+pipe+wait                median {figures['c_fork_pipe_wait_us']['median']:8.1f} us")
+    for engine in ("native", "python"):
+        if engine not in figures:
+            continue
+        f = figures[engine]
+        print(f"{engine + ' actors':14} spawn+op+exit median {f['actor_spawn_roundtrip_us']['median']:8.1f} us"
+              f"   ratio {f['ratio']['median']:5.2f}x (min {f['ratio']['min']:.2f}x, "
+              f"max {f['ratio']['max']:.2f}x; goal <= 3x)")
 
 
 def main() -> int:
@@ -84,10 +113,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     figures = harness_figures(args.rounds, args.iterations)
-    print(f"C fork+pipe+wait        median {figures['c_fork_pipe_wait_us']['median']:8.1f} us")
-    print(f"actor spawn+op+exit     median {figures['actor_spawn_roundtrip_us']['median']:8.1f} us")
-    print(f"ratio (same rounds)     median {figures['ratio']['median']:8.2f}x "
-          f"(min {figures['ratio']['min']:.2f}x, max {figures['ratio']['max']:.2f}x; goal <= 3x)")
+    print_figures(figures)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0

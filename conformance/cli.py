@@ -81,6 +81,8 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str]) -> int:
     if args.profile not in PROFILES:
         raise CliError(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILES)}")
     expectations = _checked_expectations(args.expectations, backend=args.backend)
+    if args.actors is not None:
+        _choose_actors(args.actors)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_id = f"{stamp}-{platform.release()}-{args.backend.replace(':', '_')}"
     report_dir = _writable_dir(Path(args.report_dir) if args.report_dir else Path("reports") / run_id)
@@ -97,6 +99,22 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str]) -> int:
         *passthrough,
     ]
     return int(pytest.main(pytest_args))
+
+
+def _choose_actors(engine: str) -> None:
+    """Set the actor engine for this run and its workers; a forced native build must work."""
+    from .harness.native import ENGINE_VARIABLE, NativeBuildError, build, missing_operations
+
+    os.environ[ENGINE_VARIABLE] = engine
+    if engine != "c":
+        return
+    try:
+        missing = missing_operations(build())
+    except (NativeBuildError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CliError(f"--actors c: {first}; install a C compiler (cc) or use --actors python") from None
+    if missing:
+        raise CliError(f"--actors c: the native actor lacks {', '.join(missing)}; use --actors python")
 
 
 def _checked_expectations(paths: list[str], backend: str) -> list[str]:
@@ -304,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", default="dev", help="quick, dev, ci or thorough (default dev)")
     run.add_argument("--expectations", action="append", default=[], metavar="FILE",
                      help="expectations file (TOML); its expected failures run as xfail (repeatable)")
+    run.add_argument("--actors", choices=("auto", "c", "python"),
+                     help="actor engine: the native C program (c), Python interpreters (python), or "
+                          "native whenever it serves the backend (auto, the default)")
     report = sub.add_parser("report", help="render a stored results.json")
     report.add_argument("results")
     report.add_argument("--format", default="all", choices=("html", "md", "all"))

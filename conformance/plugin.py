@@ -61,6 +61,18 @@ class RunState:
             self.zygote = ZygoteClient(self.backend.process_ops)
         return self.zygote
 
+    def actors(self) -> str:
+        """Which engine runs (or ran) this run's actors: "native" or "python"."""
+        if self.zygote is not None:
+            return self.zygote.engine
+        from .harness.native import NativeBuildError, zygote_command
+
+        try:
+            native = self.backend.process_ops and zygote_command(self.backend.process_ops)
+        except NativeBuildError:
+            native = None
+        return "native" if native else "python"
+
     def close(self) -> None:
         if self.zygote is not None:
             self.zygote.close()
@@ -242,7 +254,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not _RECORDS and report_dir is None:
         return  # no spec ran (e.g. only the suite's own tests): nothing to report
     state.recorder.finish(_RECORDS, Path(report_dir) if report_dir else None,
-                          private_ipc=state.private_ipc)
+                          private_ipc=state.private_ipc, actors=state.actors())
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -167,14 +167,14 @@ class RunRecorder:
         return result
 
     def finish(self, records: list[dict[str, Any]], report_dir: Path | None,
-               private_ipc: bool) -> dict[str, Any]:
+               private_ipc: bool, actors: str | None = None) -> dict[str, Any]:
         from .report.build import claim_verdicts, summarise, write_report
 
         clauses = self.clauses(records)
         results: dict[str, Any] = {
             "schema_version": 1,
             "run_id": self.config.getoption("ipc_run_id") or _run_id(self.started),
-            "provenance": provenance(self.config, self.backend, self.started, private_ipc),
+            "provenance": provenance(self.config, self.backend, self.started, private_ipc, actors),
             "summary": summarise(clauses),
             "clauses": clauses,
             "claims": claim_verdicts(clauses),
@@ -205,7 +205,7 @@ def _run_id(started: float) -> str:
 
 
 def provenance(config: pytest.Config, backend: str, started: float,
-               private_ipc: bool) -> dict[str, Any]:
+               private_ipc: bool, actors: str | None = None) -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
     def ver(dist: str) -> str:
@@ -216,7 +216,7 @@ def provenance(config: pytest.Config, backend: str, started: float,
 
     seed = getattr(config, "_hypothesis_seed", None) or config.getoption("hypothesis_seed", None)
     libc = platform.libc_ver()
-    return {
+    record: dict[str, Any] = {
         "suite_version": ver("ipc-conformance"),
         "kernel_release": platform.release(),
         "kernel_version": platform.version(),
@@ -234,3 +234,6 @@ def provenance(config: pytest.Config, backend: str, started: float,
         "command": list(config.invocation_params.args),
         "hostname": socket.gethostname(),
     }
+    if actors is not None:
+        record["actors"] = actors  # "native" or "python": which engine ran the actors
+    return record

@@ -161,6 +161,8 @@ class Scenario:
         self.step_timeout = step_timeout
         self.deadline = time.monotonic() + deadline
         self.actors: dict[str, Actor] = {}
+        #: the actors not yet known dead, in spawn order: what settling watches
+        self._live: dict[str, Actor] = {}
         self.trace: list[Step] = []
         self.sessions: set[int] = set()
         self._sigkills: set[str] = set()
@@ -196,7 +198,7 @@ class Scenario:
         except (OSError, RuntimeError, protocol.ChannelClosed) as exc:
             raise HarnessError(f"could not spawn actor {name}: {exc}") from exc
         actor = Actor(self, name, pid, channel, root=True)
-        self.actors[name] = actor
+        self.actors[name] = self._live[name] = actor
         self.sessions.add(pid)
         self.trace.append(Step(name, "spawn", (), Value(ActorRef(name))))
         self._settle(self.trace[-1], replied=actor)
@@ -373,7 +375,7 @@ class Scenario:
             if child_name in self.actors:
                 raise HarnessError(f"actor name {child_name!r} is already used")
             child = Actor(self, child_name, detail, socket.socket(fileno=fds[0]), root=False)
-            self.actors[child_name] = child
+            self.actors[child_name] = self._live[child_name] = child
             return Value(ActorRef(child_name))
         for fd in fds:
             os.close(fd)
@@ -415,6 +417,7 @@ class Scenario:
         actor.proc.close()
         actor.death = outcome
         actor.pending = None
+        self._live.pop(actor.name, None)
         if outcome == Killed("SIGKILL") and actor.name not in self._sigkills:
             raise HarnessError(
                 f"{actor.name} (pid {actor.pid}) was killed by SIGKILL from outside the scenario"
@@ -432,7 +435,7 @@ class Scenario:
         backoff = Backoff()
         wait = 0.0
         while True:
-            live = [a for a in self.actors.values() if a.alive]
+            live = list(self._live.values())
             readable = _readable([a.channel for a in live], wait)
             busy = False
             for actor in live:

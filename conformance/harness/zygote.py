@@ -171,13 +171,29 @@ def _children() -> list[int]:
         return [int(p) for p in f.read().split()]
 
 
+def _native_command(backend_path: str, engine: str | None) -> list[str] | None:
+    try:  # absent when this module is embedded in a reproducer
+        from .native import zygote_command
+    except ImportError:
+        return None
+    return zygote_command(backend_path, engine)
+
+
 class ZygoteClient:
     """The test process's handle on one zygote."""
 
-    def __init__(self, backend_path: str, command: list[str] | None = None) -> None:
+    def __init__(self, backend_path: str, command: list[str] | None = None,
+                 engine: str | None = None) -> None:
+        """``engine`` ("auto", "c" or "python") overrides IPC_CONFORMANCE_ACTORS."""
         import subprocess  # harness side only; the zygote must not import it
 
         self.backend_path = backend_path
+        #: "native" when the actors are the C program of conformance.harness.native
+        self.engine = "python"
+        if command is None:
+            command = _native_command(backend_path, engine)
+            if command is not None:
+                self.engine = "native"
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         # -S: no site module. Its .pth hooks make the interpreter several
         # times slower to fork; the path it would set up comes in PYTHONPATH.

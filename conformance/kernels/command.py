@@ -24,7 +24,7 @@ from .fetch import fetch
 
 #: environment variables the suite in the guest gets from the host, if set
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH", "IPC_CONFORMANCE_SPECS",
-              "PYTHONHASHSEED", "HYPOTHESIS_PROFILE")
+              "PYTHONHASHSEED", "HYPOTHESIS_PROFILE", "IPC_CONFORMANCE_ACTORS")
 
 
 def project_dir() -> Path:

@@ -94,6 +94,7 @@ SCHEMA: dict[str, Any] = {
                 "finished_at": {"type": "string", "format": "date-time", "pattern": _TIMESTAMP},
                 "root": {"type": "boolean"},
                 "ipc_namespace": {"enum": ["private", "host"]},
+                "actors": {"enum": ["native", "python"]},
                 "command": {"type": "array", "items": _STRING},
                 "hostname": _STRING,
             },

@@ -139,9 +139,13 @@ def provenance_rows(provenance: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Finished", p["finished_at"]),
         ("Privileges", "root" if p["root"] else "unprivileged"),
         ("IPC namespace", "private to the run" if p["ipc_namespace"] == "private" else "the host's"),
+        ("Actors", _ACTORS.get(p.get("actors", ""), "not recorded")),
         ("Host", p["hostname"]),
         ("Command", shlex.join(p["command"]) or "(none)"),
     ]
+
+
+_ACTORS = {"native": "native (the C actor program)", "python": "Python interpreters"}
 
 
 def clauses_with(results: Mapping[str, Any], *outcomes: str) -> list[dict[str, Any]]:
