@@ -34,7 +34,7 @@ from . import requirements
 from .backends.registry import BackendInfo, UnknownBackend, resolve
 from .clauses import REGISTRY
 from .harness import scenario as scenario_mod
-from .harness.isolation import LeakGuard, enter_private_ipc_namespace
+from .harness.isolation import LeakGuard, enter_private_ipc_namespace, pin_to_one_cpu
 from .harness.scenario import BackendUnsupported, HarnessError, Scenario
 from .harness.zygote import ZygoteClient
 from .profiles import PROFILES, load_profile
@@ -90,6 +90,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write results.json, report.html and summary.md here")
     group.addoption("--ipc-run-id", dest="ipc_run_id", default=None,
                     help="the run id recorded in results.json")
+    group.addoption("--ipc-no-pin", dest="ipc_no_pin", action="store_true", default=False,
+                    help="let each worker and its actors run on every CPU (default: one CPU each)")
     group.addoption("--ipc-expectations", dest="ipc_expectations", action="append", default=[],
                     metavar="FILE", help="expectations file (TOML): its expected failures run as xfail")
 
@@ -106,7 +108,19 @@ def pytest_configure(config: pytest.Config) -> None:
     load_profile(profile)
     state = RunState(config, backend)
     state.private_ipc = enter_private_ipc_namespace()
+    _pin(config)
     config.stash[_STATE] = state
+
+
+def _pin(config: pytest.Config) -> None:
+    """Each worker (or a run without workers) on one CPU; an xdist controller is left free."""
+    if config.getoption("ipc_no_pin"):
+        return
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:
+        pin_to_one_cpu(int(worker["workerid"].lstrip("gw") or 0))
+    elif not config.getoption("numprocesses", None):
+        pin_to_one_cpu(0)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
