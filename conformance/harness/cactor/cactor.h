@@ -66,6 +66,10 @@ extern const struct op_entry fd_ops[] __attribute__((weak));     /* ops_fd.c */
 extern const struct op_entry socket_ops[] __attribute__((weak)); /* ops_socket.c */
 extern const struct op_entry sysv_ops[] __attribute__((weak));   /* ops_sysv.c */
 extern const struct op_entry posix_ops[] __attribute__((weak));  /* ops_posix.c */
+/* Looked up first, and absent from the suite's own builds: the suite's tests
+ * build a deliberately broken operation in here to prove a spec catches it
+ * (IPC_CONFORMANCE_CACTOR_MUTANT, see conformance/harness/native.py). */
+extern const struct op_entry mutant_ops[] __attribute__((weak));
 
 /* Message of an OP_ERROR / OP_UNSUPPORTED reply. */
 extern char op_message[512];

@@ -814,7 +814,7 @@ static int prepare_root_actor(int channel, const char *cwd)
 
 static op_fn find_op(const char *name)
 {
-    const struct op_entry *families[] = {fd_ops, socket_ops, sysv_ops, posix_ops};
+    const struct op_entry *families[] = {mutant_ops, fd_ops, socket_ops, sysv_ops, posix_ops};
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
         if (!families[f]) {
             continue; /* a family this build left out */
@@ -1190,7 +1190,7 @@ static void zygote(int channel)
 int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "ops") == 0) {
-        const struct op_entry *families[] = {fd_ops, socket_ops, sysv_ops, posix_ops};
+        const struct op_entry *families[] = {mutant_ops, fd_ops, socket_ops, sysv_ops, posix_ops};
         puts("exit\nfork\nexec_self\n__chdir__");
         for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
             for (const struct op_entry *e = families[f]; e && e->name; e++) {
