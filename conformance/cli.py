@@ -81,8 +81,7 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str]) -> int:
     if args.profile not in PROFILES:
         raise CliError(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILES)}")
     expectations = _checked_expectations(args.expectations, backend=args.backend)
-    if args.actors is not None:
-        _choose_actors(args.actors)
+    _choose_actors(args.actors)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_id = f"{stamp}-{platform.release()}-{args.backend.replace(':', '_')}"
     report_dir = _writable_dir(Path(args.report_dir) if args.report_dir else Path("reports") / run_id)
@@ -101,10 +100,15 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str]) -> int:
     return int(pytest.main(pytest_args))
 
 
-def _choose_actors(engine: str) -> None:
+def _choose_actors(engine: str | None) -> None:
     """Set the actor engine for this run and its workers; a forced native build must work."""
-    from .harness.native import ENGINE_VARIABLE, NativeBuildError, build, missing_operations
+    from .harness.native import ENGINE_VARIABLE, NativeBuildError, build, engine_choice, missing_operations
 
+    if engine is None:  # the environment's choice, checked here rather than in every worker
+        try:
+            engine = engine_choice()
+        except NativeBuildError as exc:
+            raise CliError(str(exc)) from None
     os.environ[ENGINE_VARIABLE] = engine
     if engine != "c":
         return

@@ -35,6 +35,7 @@ from .backends.registry import BackendInfo, UnknownBackend, resolve
 from .clauses import REGISTRY
 from .harness import scenario as scenario_mod
 from .harness.isolation import LeakGuard, enter_private_ipc_namespace, pin_to_one_cpu
+from .harness.native import NativeBuildError, engine_choice
 from .harness.scenario import BackendUnsupported, HarnessError, Scenario
 from .harness.zygote import ZygoteClient
 from .profiles import PROFILES, load_profile
@@ -65,7 +66,7 @@ class RunState:
         """Which engine runs (or ran) this run's actors: "native" or "python"."""
         if self.zygote is not None:
             return self.zygote.engine
-        from .harness.native import NativeBuildError, zygote_command
+        from .harness.native import zygote_command
 
         try:
             native = self.backend.process_ops and zygote_command(self.backend.process_ops)
@@ -106,6 +107,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if profile not in PROFILES:
         raise pytest.UsageError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     load_profile(profile)
+    try:
+        engine_choice()
+    except NativeBuildError as exc:
+        raise pytest.UsageError(str(exc)) from None
     state = RunState(config, backend)
     state.private_ipc = enter_private_ipc_namespace()
     _pin(config)

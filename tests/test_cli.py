@@ -53,3 +53,22 @@ def test_unreadable_results_for_claims(tmp_path):
 
 def test_unknown_subcommand():
     assert_one_line_error(cli("frobnicate"), "frobnicate")
+
+
+def test_unknown_actor_engine(tmp_path):
+    assert_one_line_error(cli("run", "--actors", "java", "--report-dir", str(tmp_path)), "java", "python")
+
+
+def test_unknown_actor_engine_in_the_environment(tmp_path):
+    env = dict(os.environ, IPC_CONFORMANCE_ACTORS="java")
+    proc = subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--report-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert_one_line_error(proc, "IPC_CONFORMANCE_ACTORS='java'", "auto, c, python")
+
+
+def test_native_actors_without_a_compiler(tmp_path):
+    env = dict(os.environ, CC=str(tmp_path / "no-such-cc"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    proc = subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--actors", "c",
+                           "--report-dir", str(tmp_path / "report")],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert_one_line_error(proc, "--actors c", "no-such-cc", "--actors python")
