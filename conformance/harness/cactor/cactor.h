@@ -42,6 +42,7 @@ void out_bytes(struct out *o, const void *p, size_t n);
 void out_mark(struct out *o);  /* then the items, then out_tuple or out_dict */
 void out_tuple(struct out *o); /* the values since the matching mark become a tuple */
 void out_dict(struct out *o);  /* key, value, key, value... since the mark become a dict */
+void out_val(struct out *o, const struct val *v); /* a received value as it came (lists as tuples) */
 
 /* ---- operations ---- */
 enum op_status {
@@ -89,6 +90,11 @@ int arg_tuple(const struct val *args, size_t i, const struct val **t);
 int arg_dict(const struct val *args, size_t i, const struct val **d);
 /* The argument when present, else the default (for keyword defaults such as mode=0o644). */
 long long arg_int_or(const struct val *args, size_t i, long long fallback);
+
+/* Python's name for the type of a received value: "int", "str", "NoneType"... */
+const char *val_type_name(const struct val *v);
+/* For pipe()/socketpair(): -1 means OP_ERRNO, else OP_OK after the tuple (fds[0], fds[1]). */
+enum op_status fd_pair_result(int result, const int fds[2], struct out *out);
 
 /* ---- the actor's own state ---- */
 extern int control_fd; /* the harness channel: never listed, never touched by operations */

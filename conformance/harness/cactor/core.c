@@ -86,10 +86,26 @@ const char *signal_name(int sig)
     return unknown;
 }
 
+enum op_status fd_pair_result(int result, const int fds[2], struct out *out)
+{
+    if (result == -1) {
+        return OP_ERRNO;
+    }
+    out_mark(out);
+    out_int(out, fds[0]);
+    out_int(out, fds[1]);
+    out_tuple(out);
+    return OP_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* arguments                                                            */
 
-static const char *const KIND_NAMES[] = {"None", "bool", "int", "str", "bytes", "tuple", "dict"};
+const char *val_type_name(const struct val *v)
+{
+    static const char *const names[] = {"NoneType", "bool", "int", "str", "bytes", "tuple", "dict"};
+    return (size_t)v->kind < sizeof names / sizeof names[0] ? names[v->kind] : "object";
+}
 
 int args_between(const struct val *args, size_t least, size_t most)
 {
@@ -111,8 +127,9 @@ static const struct val *arg_of(const struct val *args, size_t i, enum val_kind 
     if (v->kind == kind || (kind == V_INT && v->kind == V_BOOL)) {
         return v;
     }
+    struct val wanted = {.kind = kind};
     snprintf(op_message, sizeof op_message, "TypeError: argument %zu must be %s, not %s", i + 1,
-             KIND_NAMES[kind], KIND_NAMES[v->kind]);
+             val_type_name(&wanted), val_type_name(v));
     return NULL;
 }
 
@@ -828,8 +845,7 @@ static op_fn find_op(const char *name)
     return NULL;
 }
 
-/* a received value written back, as Python reads it (lists come back as tuples) */
-static void write_val(struct out *o, const struct val *v)
+void out_val(struct out *o, const struct val *v)
 {
     switch (v->kind) {
     case V_NONE:
@@ -851,7 +867,7 @@ static void write_val(struct out *o, const struct val *v)
     case V_DICT:
         out_mark(o);
         for (size_t k = 0; k < (v->kind == V_DICT ? 2 * v->n : v->n); k++) {
-            write_val(o, v->items[k]);
+            out_val(o, v->items[k]);
         }
         v->kind == V_DICT ? out_dict(o) : out_tuple(o);
         break;
@@ -943,7 +959,7 @@ static void serve(int fd)
             op_exec_self();
         } else if (strcmp(op, "__echo__") == 0) { /* the codec's own test: the arguments come back */
             struct out body = {0};
-            write_val(&body, args);
+            out_val(&body, args);
             reply(control_fd, "value", &body, -1);
             free(body.data);
         } else if (strcmp(op, "__chdir__") == 0) { /* a pooled actor learns its scenario's directory */

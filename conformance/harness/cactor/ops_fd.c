@@ -173,24 +173,13 @@ static enum op_status op_lseek(const struct val *args, struct out *out)
     return int_result(lseek((int)fd, (off_t)offset, (int)whence), out);
 }
 
-static enum op_status pair_result(int rc, const int fds[2], struct out *out)
-{
-    if (rc == -1)
-        return OP_ERRNO;
-    out_mark(out);
-    out_int(out, fds[0]);
-    out_int(out, fds[1]);
-    out_tuple(out);
-    return OP_OK;
-}
-
 static enum op_status op_pipe(const struct val *args, struct out *out)
 {
     if (args_between(args, 0, 0))
         return OP_ERROR;
     int fds[2] = {0, 0};
     int rc = pipe(fds);
-    return pair_result(rc, fds, out);
+    return fd_pair_result(rc, fds, out);
 }
 
 static enum op_status op_pipe2(const struct val *args, struct out *out)
@@ -200,7 +189,7 @@ static enum op_status op_pipe2(const struct val *args, struct out *out)
         return OP_ERROR;
     int fds[2] = {0, 0};
     int rc = pipe2(fds, (int)flags);
-    return pair_result(rc, fds, out);
+    return fd_pair_result(rc, fds, out);
 }
 
 static enum op_status op_mkfifo(const struct val *args, struct out *out)
@@ -928,38 +917,6 @@ static int equal_val(const struct val *a, const struct val *b)
     }
 }
 
-static void emit_val(const struct val *v, struct out *out)
-{
-    switch (v->kind) {
-    case V_NONE:
-        out_none(out);
-        break;
-    case V_BOOL:
-        out_bool(out, (int)v->i);
-        break;
-    case V_INT:
-        out_int(out, v->i);
-        break;
-    case V_STR:
-        out_strn(out, v->s, v->len);
-        break;
-    case V_BYTES:
-        out_bytes(out, v->s, v->len);
-        break;
-    case V_TUPLE:
-        out_mark(out);
-        for (size_t i = 0; i < v->n; i++)
-            emit_val(v->items[i], out);
-        out_tuple(out);
-        break;
-    case V_DICT:
-        out_mark(out);
-        for (size_t i = 0; i < 2 * v->n; i++)
-            emit_val(v->items[i], out);
-        out_dict(out);
-        break;
-    }
-}
 
 static struct variable *find_variable(const struct val *key)
 {
@@ -1014,7 +971,7 @@ static enum op_status op_getvar(const struct val *args, struct out *out)
         return op_error("TypeError: unhashable type: 'dict'");
     struct variable *var = find_variable(args->items[0]);
     if (var)
-        emit_val(var->value, out);
+        out_val(out, var->value);
     else
         out_none(out);
     return OP_OK;

@@ -37,20 +37,6 @@ static int is_surrogate_at(const unsigned char *p, size_t left)
     return left >= 3 && p[0] == 0xED && p[1] >= 0xA0 && p[1] <= 0xBF;
 }
 
-static const char *type_name(const struct val *v)
-{
-    switch (v->kind) {
-    case V_NONE: return "NoneType";
-    case V_BOOL: return "bool";
-    case V_INT: return "int";
-    case V_STR: return "str";
-    case V_BYTES: return "bytes";
-    case V_TUPLE: return "tuple";
-    case V_DICT: return "dict";
-    }
-    return "object";
-}
-
 /* The position, in characters, of byte k of UTF-8 text p. */
 static size_t char_position(const unsigned char *p, size_t k)
 {
@@ -77,7 +63,7 @@ static int name_strict(const struct val *args, size_t i, const char **name)
 {
     const struct val *v = args->items[i];
     if (v->kind != V_STR) {
-        op_error("AttributeError: '%s' object has no attribute 'encode'", type_name(v));
+        op_error("AttributeError: '%s' object has no attribute 'encode'", val_type_name(v));
         return -1;
     }
     const unsigned char *p = (const unsigned char *)v->s;
@@ -108,7 +94,7 @@ static int name_fsencode(const struct val *args, size_t i, char **buf)
         return 0;
     }
     if (v->kind != V_STR) {
-        op_error("TypeError: expected str, bytes or os.PathLike object, not %s", type_name(v));
+        op_error("TypeError: expected str, bytes or os.PathLike object, not %s", val_type_name(v));
         return -1;
     }
     char *out = malloc(v->len + 1);
@@ -232,7 +218,7 @@ static enum op_status op_mq_open(const struct val *args, struct out *out)
         for (size_t k = 0; k < 2; k++)
             if (attr->items[k]->kind != V_INT && attr->items[k]->kind != V_BOOL)
                 return op_error("TypeError: '%s' object cannot be interpreted as an integer",
-                                type_name(attr->items[k]));
+                                val_type_name(attr->items[k]));
         maxmsg = attr->items[0]->i;
         msgsize = attr->items[1]->i;
     }
@@ -413,7 +399,7 @@ static enum op_status op_mq_notify(const struct val *args, struct out *out)
             return op_error("ValueError: mq_notify: sig must be a signal number, 'none' or None, "
                             "not '%s'", sig->s);
         return op_error("ValueError: mq_notify: sig must be a signal number, 'none' or None, "
-                        "not a %s", type_name(sig));
+                        "not a %s", val_type_name(sig));
     }
     if (arg_int(args, 0, &mqd) != 0)
         return OP_ERROR;

@@ -60,7 +60,6 @@ static int arg_cint(const struct val *args, size_t i, int *v)
     return 0;
 }
 
-static const char *type_name(const struct val *v);
 
 /* An argument of a libc function kernel.py calls without argtypes (listen,
    accept, shutdown): ctypes' default conversion. An int (or bool) is passed
@@ -92,20 +91,6 @@ static int arg_ctypes(const struct val *args, size_t i, int *v)
                  i + 1, i + 1);
         return -1;
     }
-}
-
-static const char *type_name(const struct val *v)
-{
-    switch (v->kind) {
-    case V_NONE: return "NoneType";
-    case V_BOOL: return "bool";
-    case V_INT: return "int";
-    case V_STR: return "str";
-    case V_BYTES: return "bytes";
-    case V_TUPLE: return "tuple";
-    case V_DICT: return "dict";
-    }
-    return "object";
 }
 
 /* repr() of a str, near enough for an error message */
@@ -151,7 +136,7 @@ static void repr_val(char *buf, size_t size, const struct val *v)
         snprintf(buf, size, "None");
         return;
     default:
-        snprintf(buf, size, "<%s>", type_name(v));
+        snprintf(buf, size, "<%s>", val_type_name(v));
         return;
     }
 }
@@ -206,7 +191,7 @@ static long names_of(const struct val *v, const struct val *const **items, size_
         snprintf(first, first_size, "%u", (unsigned)(unsigned char)v->s[0]);
         return -2;
     default:
-        snprintf(first, first_size, "%s", type_name(v));
+        snprintf(first, first_size, "%s", val_type_name(v));
         return -1;
     }
 }
@@ -309,7 +294,7 @@ static enum op_status sockaddr_arg(int family, const struct val *address, int po
                                    const char *caller, union sockaddr_any *addr, socklen_t *len)
 {
     int is_int = address->kind == V_INT || address->kind == V_BOOL;
-    const char *shown = is_int && port_form ? "tuple" : type_name(address);
+    const char *shown = is_int && port_form ? "tuple" : val_type_name(address);
     memset(addr, 0, sizeof *addr);
     if (family == AF_UNIX) {
         char path[sizeof addr->un.sun_path + 1];
@@ -357,7 +342,7 @@ static enum op_status sockaddr_arg(int family, const struct val *address, int po
             }
             const struct val *h = address->items[0], *p = address->items[1];
             if (h->kind != V_STR && h->kind != V_BYTES) {
-                return op_error("TypeError: str, bytes or bytearray expected, not %s", type_name(h));
+                return op_error("TypeError: str, bytes or bytearray expected, not %s", val_type_name(h));
             }
             for (size_t i = 0; i < h->len; i++) {
                 if (h->kind == V_STR && (unsigned char)h->s[i] >= 0x80) {
@@ -372,7 +357,7 @@ static enum op_status sockaddr_arg(int family, const struct val *address, int po
             }
             if (p->kind != V_INT && p->kind != V_BOOL) {
                 return op_error("TypeError: '%s' object cannot be interpreted as an integer",
-                                type_name(p));
+                                val_type_name(p));
             }
             host = h->s;
             host_len = h->len;
@@ -382,7 +367,7 @@ static enum op_status sockaddr_arg(int family, const struct val *address, int po
             }
         } else {
             return op_error("TypeError: %s(): AF_INET address must be tuple, not %s", caller,
-                            type_name(address));
+                            val_type_name(address));
         }
         /* setipaddr: "", "<broadcast>" and numeric addresses need no resolver */
         if (host_len == 0) {
@@ -454,14 +439,7 @@ static int internal_connect(int fd, const union sockaddr_any *addr, socklen_t le
 static enum op_status pair_result(int domain, int type, struct out *out)
 {
     int fds[2];
-    if (socketpair(domain, type, 0, fds) != 0) {
-        return OP_ERRNO;
-    }
-    out_mark(out);
-    out_int(out, fds[0]);
-    out_int(out, fds[1]);
-    out_tuple(out);
-    return OP_OK;
+    return fd_pair_result(socketpair(domain, type, 0, fds), fds, out);
 }
 
 static enum op_status op_socketpair(const struct val *args, struct out *out)
@@ -920,7 +898,7 @@ static enum op_status op_send(const struct val *args, struct out *out)
     const struct val *data = args->items[1];
     if (data->kind != V_BYTES && data->kind != V_STR && data->kind != V_TUPLE &&
         data->kind != V_DICT) {
-        return op_error("TypeError: object of type '%s' has no len()", type_name(data));
+        return op_error("TypeError: object of type '%s' has no len()", val_type_name(data));
     }
     if (msg_flags(args->items[2], &flags) != 0) {
         return OP_ERROR;

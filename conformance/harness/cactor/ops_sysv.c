@@ -157,25 +157,11 @@ static int sysv_is_int(const struct val *v)
     return v->kind == V_INT || v->kind == V_BOOL;
 }
 
-static const char *sysv_type_name(const struct val *v)
-{
-    switch (v->kind) {
-    case V_NONE: return "NoneType";
-    case V_BOOL: return "bool";
-    case V_INT: return "int";
-    case V_STR: return "str";
-    case V_BYTES: return "bytes";
-    case V_TUPLE: return "tuple";
-    case V_DICT: return "dict";
-    }
-    return "object";
-}
-
 /* the TypeError of Python's `value & mask` (op "&") or `value &= mask` (op "&=") */
 static enum op_status sysv_and_type_error(const struct val *v, const char *op)
 {
     return op_error("TypeError: unsupported operand type(s) for %s: '%s' and 'int'", op,
-                    sysv_type_name(v));
+                    val_type_name(v));
 }
 
 /* The data argument of msgsnd/shm_write as ctypes.memmove reads it: bytes
@@ -313,7 +299,7 @@ static enum op_status sysv_known_changes(const struct val *changes, const char *
         const struct val *key = changes->items[2 * i];
         if (key->kind != V_STR)
             return op_error("TypeError: '<' not supported between instances of '%s' and 'str'",
-                            sysv_type_name(key));
+                            val_type_name(key));
         int known = 0;
         for (size_t j = 0; j < nallowed; j++)
             if (strcmp(key->s, allowed[j]) == 0)
@@ -596,7 +582,7 @@ static enum op_status sysv_sembufs(const struct val *sops, struct sembuf **array
         const struct val *sop = sops->items[i];
         if (sop->kind != V_TUPLE) {
             free(a);
-            return op_error("TypeError: cannot unpack non-iterable %s object", sysv_type_name(sop));
+            return op_error("TypeError: cannot unpack non-iterable %s object", val_type_name(sop));
         }
         if (sop->n != 3) {
             free(a);
@@ -784,7 +770,7 @@ static enum op_status sysv_semctl(long long semid, long long semnum, long long c
                                          v->i ? "True" : "False");
             else
                 used += (size_t)snprintf(text + used, sizeof text - used, "%s<%s>", i ? ", " : "",
-                                         sysv_type_name(v));
+                                         val_type_name(v));
         }
         if (used < sizeof text)
             snprintf(text + used, sizeof text - used, arg->n == 1 ? ",)" : ")");
@@ -972,7 +958,7 @@ static enum op_status op_shmat_at(const struct val *args, struct out *out)
     if (hint->kind == V_STR)
         return op_error("ValueError: unknown address hint '%s'; 'null' or 'previous'", hint->s);
     return op_error("ValueError: unknown address hint of type %s; 'null' or 'previous'",
-                    sysv_type_name(hint));
+                    val_type_name(hint));
 }
 
 /* _shm_access: the attachment, after the backend's own bounds check (EFAULT) */
@@ -990,7 +976,7 @@ static enum op_status sysv_shm_access(const struct val *args, unsigned long long
     /* a count that is no int fails in Python's check or in its message */
     if (count_val && !sysv_is_int(count_val))
         return op_error("TypeError: '<' not supported between instances of '%s' and 'int'",
-                        sysv_type_name(count_val));
+                        val_type_name(count_val));
     if (*offset < 0) {
         errno = EFAULT;
         return OP_ERRNO;
