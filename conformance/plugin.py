@@ -62,14 +62,16 @@ class RunState:
             self.zygote = ZygoteClient(self.backend.process_ops)
         return self.zygote
 
-    def actors(self) -> str:
-        """Which engine runs (or ran) this run's actors: "native" or "python"."""
+    def actors(self) -> str | None:
+        """Which engine runs (or ran) this run's actors: "native", "python", or None without actors."""
         if self.zygote is not None:
             return self.zygote.engine
+        if self.backend.process_ops is None:
+            return None  # the model backend runs no processes
         from .harness.native import zygote_command
 
         try:
-            native = self.backend.process_ops and zygote_command(self.backend.process_ops)
+            native = zygote_command(self.backend.process_ops)
         except NativeBuildError:
             native = None
         return "native" if native else "python"

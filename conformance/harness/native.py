@@ -146,10 +146,15 @@ def _compile(compiler: str, header: str, target: Path, partial: bool) -> None:
         os.replace(binary, target)  # atomic: parallel workers may build at once
 
 
+_operations: dict[Path, set[str]] = {}
+
+
 def operations(binary: Path) -> set[str]:
-    """The operations a built program performs (``cactor ops``)."""
-    out = subprocess.run([str(binary), "ops"], capture_output=True, text=True, check=True)
-    return set(out.stdout.split())
+    """The operations a built program performs (``cactor ops``; asked once per program)."""
+    if binary not in _operations:
+        out = subprocess.run([str(binary), "ops"], capture_output=True, text=True, check=True)
+        _operations[binary] = set(out.stdout.split())
+    return _operations[binary]
 
 
 def missing_operations(binary: Path) -> list[str]:
