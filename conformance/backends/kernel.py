@@ -106,6 +106,13 @@ POLL_EVENTS = {"POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8, "P
                 "POLLWRBAND": 0x200, "POLLRDHUP": 0x2000}
 
 
+#: send(2)/recv(2) flags an operation may name; the C reproducer and the
+#: native actor take the names (and values) they accept from here
+MSG_FLAGS = {"MSG_NOSIGNAL": socket.MSG_NOSIGNAL, "MSG_DONTWAIT": socket.MSG_DONTWAIT,
+             "MSG_PEEK": socket.MSG_PEEK, "MSG_WAITALL": socket.MSG_WAITALL,
+             "MSG_OOB": socket.MSG_OOB, "MSG_EOR": socket.MSG_EOR}
+
+
 _PROT_READ, _PROT_WRITE = 1, 2
 _MAP_SHARED, _MAP_PRIVATE, _MAP_ANONYMOUS = 0x01, 0x02, 0x20
 _MS_SYNC = 4
@@ -394,14 +401,11 @@ class KernelProcessOps(PosixMqKernelOps, PosixSemShmKernelOps, SysVKernelOps):
 
     def _msg_flags(self, names: tuple[str, ...]) -> int:
         """send(2)/recv(2) flags from their names; an unknown name is a ValueError."""
-        known = {"MSG_NOSIGNAL": socket.MSG_NOSIGNAL, "MSG_DONTWAIT": socket.MSG_DONTWAIT,
-                 "MSG_PEEK": socket.MSG_PEEK, "MSG_WAITALL": socket.MSG_WAITALL,
-                 "MSG_OOB": socket.MSG_OOB, "MSG_EOR": socket.MSG_EOR}
         flags = 0
         for name in names:
-            if name not in known:
-                raise ValueError(f"unknown message flag {name!r}; known: {sorted(known)}")
-            flags |= known[name]
+            if name not in MSG_FLAGS:
+                raise ValueError(f"unknown message flag {name!r}; known: {sorted(MSG_FLAGS)}")
+            flags |= MSG_FLAGS[name]
         return flags
 
     def send(self, fd: int, data: bytes, flags: tuple[str, ...]) -> int:

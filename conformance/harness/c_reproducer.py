@@ -61,7 +61,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..backends.kernel import POLL_EVENTS
+from ..backends.kernel import MSG_FLAGS, POLL_EVENTS
 from ..backends.ops import ActorRef
 from ..outcome import Outcome
 from .scenario import Step
@@ -93,7 +93,7 @@ _POLL_EVENTS = frozenset(POLL_EVENTS)
 #: sizeof(struct sockaddr_un.sun_path) on Linux: a path must fit with its NUL
 _SUN_PATH = 108
 #: the send/recv flag names the catalogue allows, as C spells them
-_MSG_FLAG_NAMES = ("MSG_NOSIGNAL", "MSG_DONTWAIT", "MSG_PEEK", "MSG_WAITALL", "MSG_OOB", "MSG_EOR")
+_MSG_FLAG_NAMES = frozenset(MSG_FLAGS)
 
 
 def _msg_flags(flags: Any) -> str:

@@ -60,10 +60,14 @@ def test_an_unknown_engine_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_names_come_from_python_tables() -> None:
-    header = native.names_header()
+    headers = native.generated_headers()
+    header = headers["names.h"]
     assert '[2] = "ENOENT"' in header and '[11] = "EAGAIN"' in header
     assert f'[{int(signal.SIGUSR1)}] = "SIGUSR1"' in header
     assert f'[{signal.SIGRTMIN}] = "SIGRTMIN"' in header
+    socket_names = headers["socket_names.h"]
+    assert '{"POLLIN", 0x1}' in socket_names and '{"MSG_PEEK", 0x2}' in socket_names
+    assert "['MSG_DONTWAIT', 'MSG_EOR', 'MSG_NOSIGNAL', 'MSG_OOB', 'MSG_PEEK', 'MSG_WAITALL']" in socket_names
 
 
 #: every shape of value the harness sends: the pickle opcodes for small and

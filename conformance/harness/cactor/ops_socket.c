@@ -25,6 +25,7 @@
  * has the actor's shape, "TypeName: message".
  */
 #include "cactor.h"
+#include "socket_names.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -768,15 +769,7 @@ static enum op_status op_shutdown(const struct val *args, struct out *out)
 /* ------------------------------------------------------------------ */
 /* poll                                                                 */
 
-/* kernel.py's POLL_EVENTS, in sorted order of the names */
-static const struct {
-    const char *name;
-    long bit;
-} POLL_EVENTS[] = {
-    {"POLLERR", 0x8},      {"POLLHUP", 0x10},     {"POLLIN", 0x1},       {"POLLNVAL", 0x20},
-    {"POLLOUT", 0x4},      {"POLLPRI", 0x2},      {"POLLRDBAND", 0x80},  {"POLLRDHUP", 0x2000},
-    {"POLLRDNORM", 0x40},  {"POLLWRBAND", 0x200}, {"POLLWRNORM", 0x100},
-};
+/* POLL_EVENT_NAMES (socket_names.h) is kernel.py's POLL_EVENTS, in sorted order of the names */
 
 static enum op_status op_poll(const struct val *args, struct out *out)
 {
@@ -784,7 +777,7 @@ static enum op_status op_poll(const struct val *args, struct out *out)
     if (args_between(args, 3, 3) != 0 || arg_cint(args, 0, &fd) != 0) {
         return OP_ERROR;
     }
-    /* sum(POLL_EVENTS[name] for name in events): a sum, so a repeated name adds twice */
+    /* kernel.py: sum(POLL_EVENTS[name] for name in events): a sum, so a repeated name adds twice */
     const struct val *const *items = NULL;
     size_t stride = 1;
     char first[200];
@@ -799,18 +792,18 @@ static enum op_status op_poll(const struct val *args, struct out *out)
     for (long i = 0; i < count; i++) {
         const struct val *name = items[(size_t)i * stride];
         size_t j = 0;
-        for (; j < sizeof POLL_EVENTS / sizeof *POLL_EVENTS; j++) {
-            if (name->kind == V_STR && strcmp(name->s, POLL_EVENTS[j].name) == 0 &&
-                strlen(POLL_EVENTS[j].name) == name->len) {
+        for (; j < sizeof POLL_EVENT_NAMES / sizeof *POLL_EVENT_NAMES; j++) {
+            if (name->kind == V_STR && strcmp(name->s, POLL_EVENT_NAMES[j].name) == 0 &&
+                strlen(POLL_EVENT_NAMES[j].name) == name->len) {
                 break;
             }
         }
-        if (j == sizeof POLL_EVENTS / sizeof *POLL_EVENTS) {
+        if (j == sizeof POLL_EVENT_NAMES / sizeof *POLL_EVENT_NAMES) {
             char shown[200];
             repr_val(shown, sizeof shown, name);
             return op_error("KeyError: %s", shown);
         }
-        sum += POLL_EVENTS[j].bit;
+        sum += POLL_EVENT_NAMES[j].bit;
     }
     if (arg_cint(args, 2, &timeout_ms) != 0) {
         return OP_ERROR;
@@ -823,9 +816,9 @@ static enum op_status op_poll(const struct val *args, struct out *out)
     }
     out_mark(out);
     if (n != 0) {
-        for (size_t j = 0; j < sizeof POLL_EVENTS / sizeof *POLL_EVENTS; j++) {
-            if (entry.revents & POLL_EVENTS[j].bit) {
-                out_str(out, POLL_EVENTS[j].name);
+        for (size_t j = 0; j < sizeof POLL_EVENT_NAMES / sizeof *POLL_EVENT_NAMES; j++) {
+            if (entry.revents & POLL_EVENT_NAMES[j].bit) {
+                out_str(out, POLL_EVENT_NAMES[j].name);
             }
         }
     }
@@ -848,14 +841,10 @@ static enum op_status op_socketpair_of(const struct val *args, struct out *out)
 /* kernel.py's _msg_flags: the flags from their names; an unknown name is a ValueError */
 static int msg_flags(const struct val *names, int *flags)
 {
-    static const struct {
-        const char *name;
-        int flag;
-    } known[] = {{"MSG_NOSIGNAL", MSG_NOSIGNAL}, {"MSG_DONTWAIT", MSG_DONTWAIT},
-                 {"MSG_PEEK", MSG_PEEK},         {"MSG_WAITALL", MSG_WAITALL},
-                 {"MSG_OOB", MSG_OOB},           {"MSG_EOR", MSG_EOR}};
-    static const char sorted_known[] =
-        "['MSG_DONTWAIT', 'MSG_EOR', 'MSG_NOSIGNAL', 'MSG_OOB', 'MSG_PEEK', 'MSG_WAITALL']";
+    /* MSG_FLAG_NAMES and MSG_FLAGS_KNOWN (socket_names.h): kernel.py's MSG_FLAGS */
+    const struct named_bit *known = MSG_FLAG_NAMES;
+    const size_t n_known = sizeof MSG_FLAG_NAMES / sizeof *MSG_FLAG_NAMES;
+    const char *sorted_known = MSG_FLAGS_KNOWN;
     const struct val *const *items = NULL;
     size_t stride = 1;
     char first[200];
@@ -872,19 +861,19 @@ static int msg_flags(const struct val *names, int *flags)
     for (long i = 0; i < count; i++) {
         const struct val *name = items[(size_t)i * stride];
         size_t j = 0;
-        for (; j < sizeof known / sizeof *known; j++) {
+        for (; j < n_known; j++) {
             if (name->kind == V_STR && strcmp(name->s, known[j].name) == 0 &&
                 strlen(known[j].name) == name->len) {
                 break;
             }
         }
-        if (j == sizeof known / sizeof *known) {
+        if (j == n_known) {
             char shown[200];
             repr_val(shown, sizeof shown, name);
             op_error("ValueError: unknown message flag %s; known: %s", shown, sorted_known);
             return -1;
         }
-        *flags |= known[j].flag;
+        *flags |= (int)known[j].bit;
     }
     return 0;
 }
