@@ -746,19 +746,15 @@ static void send_message(int fd, struct out *pickle, int pass_fd)
     }
 }
 
-/* send (kind, value already written into body after the kind) */
-static void reply(int fd, const char *kind, struct out *body, int pass_fd)
+/* send (kind, the one value already written into body) */
+static void reply(int fd, const char *kind, const struct out *body, int pass_fd)
 {
     struct out o = {0};
     out_byte(&o, 0x80);
     out_byte(&o, 4);
     out_mark(&o);
     out_str(&o, kind);
-    if (body) {
-        out_raw(&o, body->data, body->len);
-    } else {
-        out_none(&o);
-    }
+    out_raw(&o, body->data, body->len);
     out_tuple(&o);
     send_message(fd, &o, pass_fd);
     free(o.data);
@@ -1005,7 +1001,6 @@ struct pooled {
 };
 
 static struct pooled pool[POOL_SIZE];
-static int zygote_channel = -1;
 
 static void reset_signals(void)
 {
@@ -1132,7 +1127,6 @@ static void zygote(int channel)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     reset_signals(); /* once here, so actors inherit default dispositions */
     signal(SIGINT, SIG_IGN); /* the harness decides when we go */
-    zygote_channel = channel;
     fcntl(channel, F_SETFD, FD_CLOEXEC);
     for (int k = 0; k < POOL_SIZE; k++) {
         pool[k].here = -1;
